@@ -1,0 +1,65 @@
+# csc.mlflow: developer and CI entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# Built test tools (Kubernetes, kwok, MinIO) and large venvs live outside the clone,
+# keyed by version, so that a warm run is fast.
+export CSC_MLFLOW_CACHE ?= $(HOME)/.cache/csc-mlflow
+export PATH := $(BIN):$(PATH)
+COLLECTION_LINK := .ansible/collections/ansible_collections/csc/mlflow
+
+.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity pytest test demo demo-down bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+setup: $(VENV)/.installed $(COLLECTION_LINK)  ## Python venv with Ansible and test tooling; link the collection
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+cluster-tools:  ## install/build the local test cluster's components (cached)
+	tests/cluster/build.sh
+
+stack-tools: setup  ## install/build PostgreSQL, NGINX, MinIO and MLflow for the running-stack tests (cached)
+	tests/stack/install.sh
+
+tools: cluster-tools stack-tools
+
+cluster-up: setup cluster-tools  ## start the local test cluster (kubeconfig in .cluster/kubeconfig)
+	tests/cluster/cluster.sh up
+
+cluster-down:  ## stop the local test cluster
+	tests/cluster/cluster.sh down
+
+lint: setup  ## ansible-lint (production profile)
+	ansible-lint
+
+sanity: setup  ## ansible-test sanity
+	tests/sanity/run.sh
+
+pytest: setup tools
+	$(BIN)/python -m pytest tests
+
+test: lint sanity pytest  ## everything CI runs
+
+demo: setup tools  ## local cluster + deploy.yml + a running MLflow on localhost
+	tests/demo/demo.sh up
+
+demo-down:  ## stop everything `make demo` started
+	tests/demo/demo.sh down
+
+bench: setup tools  ## print performance figures (see docs/PERFORMANCE.md)
+	tests/bench/run.sh
+
+clean: cluster-down  ## remove local state (not the cache)
+	rm -rf .cluster .demo .pytest_cache tests/output
