@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Install / build the local test cluster's components at pinned versions.
+#
+#   etcd                         Debian package etcd-server
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+#                                built from k8s.io/kubernetes through the wrapper
+#                                module in this directory (go.mod / go.sum)
+#   kwok                         built from sigs.k8s.io/kwok (kubelet stand-in)
+#   Route CRD                    from the github.com/openshift/api Go module
+#
+# Everything lands in $CSC_MLFLOW_CACHE (default ~/.cache/csc-mlflow) in folders
+# keyed by version; a warm run checks a few files and exits. Safe to run twice and
+# concurrently with itself (a lock serialises builds).
+#
+# Usage: tests/cluster/build.sh [--print-env]
+#   --print-env   only print the resolved paths as shell assignments (no build)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+K8S_VERSION="v1.36.3"
+KWOK_VERSION="v0.8.0"
+# github.com/openshift/api publishes no tags for Go modules; pin a pseudo-version.
+OPENSHIFT_API_VERSION="v0.0.0-20260922100147-3a6e03c5a473"
+
+CACHE="${CSC_MLFLOW_CACHE:-$HOME/.cache/csc-mlflow}"
+K8S_BIN="$CACHE/bin/kubernetes-$K8S_VERSION"
+KWOK_BIN="$CACHE/bin/kwok-$KWOK_VERSION"
+CRD_DIR="$CACHE/crd/openshift-api-$OPENSHIFT_API_VERSION"
+ROUTE_CRD="$CRD_DIR/routes.crd.yaml"
+K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+if [[ "${1:-}" == "--print-env" ]]; then
+  printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\n' \
+    "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD"
+  exit 0
+fi
+
+log() { printf '[cluster-build %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+mkdir -p "$CACHE/bin" "$CACHE/crd"
+# One build at a time (two engineers / two make targets may start it together).
+exec 9>"$CACHE/.cluster-build.lock"
+flock 9
+
+# ---------------------------------------------------------------- Debian packages
+need_pkgs=()
+command -v etcd >/dev/null 2>&1 || need_pkgs+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+command -v flock >/dev/null 2>&1 || need_pkgs+=(util-linux)
+if ((${#need_pkgs[@]})); then
+  log "apt-get install ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  # Debian's package starts an etcd service on install where systemd runs; we never use it.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
+fi
+
+command -v go >/dev/null 2>&1 || { log "Go is required (go.dev/dl)"; exit 1; }
+
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+export CGO_ENABLED=0
+
+# ---------------------------------------------------------------- Kubernetes
+k8s_ok=1
+for t in "${K8S_TOOLS[@]}"; do [[ -x "$K8S_BIN/$t" ]] || k8s_ok=0; done
+if ((k8s_ok)); then
+  log "kubernetes $K8S_VERSION: cached in $K8S_BIN"
+else
+  log "building kubernetes $K8S_VERSION (${K8S_TOOLS[*]}); cold build takes a while"
+  start=$SECONDS
+  tmp="$(mktemp -d "$CACHE/bin/.kubernetes-$K8S_VERSION.XXXXXX")"
+  pkgs=()
+  for t in "${K8S_TOOLS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$t"); done
+  # One `go build` for all four: shared packages compile once.
+  (cd "$HERE" && go build -trimpath -ldflags="-s -w" -o "$tmp/" "${pkgs[@]}")
+  for t in "${K8S_TOOLS[@]}"; do [[ -x "$tmp/$t" ]] || { log "missing $t after build"; exit 1; }; done
+  rm -rf "$K8S_BIN"
+  mv "$tmp" "$K8S_BIN"
+  log "kubernetes built in $((SECONDS - start)) s"
+fi
+
+# ---------------------------------------------------------------- kwok
+if [[ -x "$KWOK_BIN/kwok" ]]; then
+  log "kwok $KWOK_VERSION: cached in $KWOK_BIN"
+else
+  log "building kwok $KWOK_VERSION"
+  start=$SECONDS
+  tmp="$(mktemp -d "$CACHE/bin/.kwok-$KWOK_VERSION.XXXXXX")"
+  # sigs.k8s.io/kwok has no replace directives: `go install pkg@version` works.
+  (cd "$tmp" && GOBIN="$tmp" GOFLAGS=-mod=mod go install -trimpath -ldflags="-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+  rm -rf "$KWOK_BIN"
+  mv "$tmp" "$KWOK_BIN"
+  log "kwok built in $((SECONDS - start)) s"
+fi
+
+# ---------------------------------------------------------------- Route CRD
+if [[ -s "$ROUTE_CRD" ]]; then
+  log "Route CRD: cached in $ROUTE_CRD"
+else
+  log "fetching github.com/openshift/api@$OPENSHIFT_API_VERSION"
+  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json \
+    "github.com/openshift/api@$OPENSHIFT_API_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  src="$dir/route/v1/zz_generated.crd-manifests/routes.crd.yaml"
+  [[ -s "$src" ]] || { log "Route CRD not found at $src"; exit 1; }
+  mkdir -p "$CRD_DIR"
+  cp "$src" "$ROUTE_CRD.tmp" && mv "$ROUTE_CRD.tmp" "$ROUTE_CRD"
+  chmod 0644 "$ROUTE_CRD"
+fi
+
+log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD"

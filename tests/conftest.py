@@ -1,0 +1,391 @@
+"""Shared pytest fixtures: the local test cluster.
+
+Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
+
+* reuses a cluster started by ``make cluster-up`` when ``.cluster/kubeconfig``
+  answers, otherwise builds/starts one with ``tests/cluster/build.sh`` and
+  ``tests/cluster/cluster.sh up`` and stops it at the end of the session (also
+  when tests fail);
+* attributes ``kubeconfig``, ``server``, ``token``, ``ca_file``, ``api`` (a
+  ``kubernetes.client.ApiClient`` with admin rights) and ``dynamic`` (a
+  ``kubernetes.dynamic.DynamicClient`` over it);
+* ``run_playbook(playbook, extra_vars=None, env=None, inventory="inventories/local",
+  check=False, diff=False)`` -> ``PlaybookResult`` (``rc``, ``stdout``, ``stderr``,
+  ``recap``);
+* ``snapshot(namespace)`` -> ``{"Kind/name": (resourceVersion, generation, hash)}``;
+* ``fresh_namespace(prefix)`` -> a new namespace name, deleted at session end.
+
+Function fixture ``namespace``: a fresh namespace for one test, deleted afterwards.
+
+Markers (registered in pytest.ini): ``cluster`` (needs the test cluster),
+``stack`` (needs the running-stack harness), ``slow``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = REPO / ".cluster"
+VENV_BIN = REPO / ".venv" / "bin"
+CLUSTER_SH = REPO / "tests" / "cluster" / "cluster.sh"
+BUILD_SH = REPO / "tests" / "cluster" / "build.sh"
+
+# Kinds that churn on their own (or mirror other objects) and say nothing about
+# what a playbook changed; left out of snapshots.
+_SNAPSHOT_SKIP = {
+    ("", "events"),
+    ("events.k8s.io", "events"),
+    ("", "bindings"),
+    ("coordination.k8s.io", "leases"),
+    ("authorization.k8s.io", "localsubjectaccessreviews"),
+}
+_VOLATILE_META = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp", "selfLink")
+
+_RECAP_RE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$", re.M)
+
+
+@dataclass
+class PlaybookResult:
+    """Outcome of one ansible-playbook run."""
+
+    rc: int
+    stdout: str
+    stderr: str
+    recap: dict[str, int] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return self.recap.get("changed", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.recap.get("failed", 0)
+
+    def __str__(self) -> str:  # handy in assertion messages
+        return (
+            f"rc={self.rc} recap={self.recap} ({self.seconds:.1f}s)\n"
+            f"--- stdout (tail) ---\n{self.stdout[-6000:]}\n--- stderr (tail) ---\n{self.stderr[-3000:]}"
+        )
+
+
+def parse_recap(stdout: str, host: str = "localhost") -> dict[str, int]:
+    """Counts of the PLAY RECAP line of ``host`` (last one wins); {} when absent."""
+    recap: dict[str, int] = {}
+    tail = stdout.rsplit("PLAY RECAP", 1)
+    if len(tail) < 2:
+        return recap
+    for m in _RECAP_RE.finditer(tail[1]):
+        if m.group("host") == host:
+            recap = {k: int(v) for k, v in (kv.split("=") for kv in m.group("counts").split())}
+    return recap
+
+
+def object_hash(obj: Mapping[str, Any]) -> str:
+    """sha256 (16 hex) of an object without status and server-set metadata."""
+    o = dict(obj)
+    o.pop("status", None)
+    meta = dict(o.get("metadata") or {})
+    for k in _VOLATILE_META:
+        meta.pop(k, None)
+    o["metadata"] = meta
+    return hashlib.sha256(json.dumps(o, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
+def _kubeconfig_answers(kubeconfig: Path) -> bool:
+    if not kubeconfig.exists():
+        return False
+    try:
+        out = subprocess.run(
+            [str(_kubectl()), "--kubeconfig", str(kubeconfig), "--request-timeout=3s", "get", "--raw", "/readyz"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == "ok"
+
+
+def _kubectl() -> Path:
+    """kubectl of the test cluster (cached build), else whatever is on PATH."""
+    env_file = STATE / "env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            if line.startswith("KUBECTL="):
+                return Path(line.split("=", 1)[1].strip().strip("'\""))
+    try:
+        out = subprocess.run([str(BUILD_SH), "--print-env"], capture_output=True, text=True, check=True)
+        for line in out.stdout.splitlines():
+            if line.startswith("K8S_BIN="):
+                return Path(line.split("=", 1)[1].strip("'\"")) / "kubectl"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return Path("kubectl")
+
+
+class Cluster:
+    """Handle on the local test cluster; see the module docstring."""
+
+    def __init__(self, state: Path = STATE):
+        self.state = state
+        self.kubeconfig = str(state / "kubeconfig")
+        self.ca_file = str(state / "ca.crt")
+        self.token = _read(state / "token")
+        self.server = _read(state / "server")
+        self.kubectl = str(_kubectl())
+        self._namespaces: list[str] = []
+        self._api = None
+        self._dynamic = None
+
+    # ------------------------------------------------------------------ clients
+    @property
+    def api(self):
+        """kubernetes.client.ApiClient for the admin kubeconfig."""
+        if self._api is None:
+            from kubernetes import config
+
+            self._api = config.new_client_from_config(config_file=self.kubeconfig)
+        return self._api
+
+    @property
+    def dynamic(self):
+        if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+
+            self._dynamic = DynamicClient(self.api)
+        return self._dynamic
+
+    def get_json(self, path: str) -> dict:
+        """GET a raw API path (e.g. ``/api/v1/namespaces``) and return the decoded JSON."""
+        resp = self.api.call_api(
+            path, "GET", response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True
+        )
+        return resp
+
+    def kubectl_run(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """Run kubectl with the admin kubeconfig."""
+        return subprocess.run(
+            [self.kubectl, "--kubeconfig", self.kubeconfig, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    # ------------------------------------------------------------------ playbooks
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        env["KUBECONFIG"] = self.kubeconfig
+        env["ANSIBLE_NOCOLOR"] = "1"
+        env["ANSIBLE_FORCE_COLOR"] = "0"
+        env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+        env["ANSIBLE_LOCAL_TEMP"] = str(self.state / "ansible-tmp")
+        env.pop("ANSIBLE_STDOUT_CALLBACK", None)
+        # Nothing of the caller's Kubernetes credentials leaks into a run.
+        for k in list(env):
+            if k.startswith("K8S_AUTH_"):
+                del env[k]
+        return env
+
+    def auth_env(self, verify_ssl: bool = True) -> dict[str, str | None]:
+        """Environment for a run with credentials only from K8S_AUTH_* (AWX style).
+
+        Pass as ``run_playbook(..., env=cluster.auth_env(), inventory=None)``;
+        KUBECONFIG is removed (a value of None removes a variable).
+        """
+        env: dict[str, str | None] = {
+            "KUBECONFIG": None,
+            "K8S_AUTH_HOST": self.server,
+            "K8S_AUTH_API_KEY": self.token,
+            # kubernetes.core falls back to ~/.kube/config: point HOME elsewhere.
+            "HOME": str(self.state / "home-empty"),
+        }
+        (self.state / "home-empty").mkdir(exist_ok=True)
+        if verify_ssl:
+            env["K8S_AUTH_SSL_CA_CERT"] = self.ca_file
+            env["K8S_AUTH_VERIFY_SSL"] = "true"
+        else:
+            env["K8S_AUTH_VERIFY_SSL"] = "false"
+        return env
+
+    def run_playbook(
+        self,
+        playbook: str,
+        extra_vars: Mapping[str, Any] | None = None,
+        env: Mapping[str, str | None] | None = None,
+        inventory: str | None = "inventories/local",
+        check: bool = False,
+        diff: bool = False,
+        args: list[str] | None = None,
+        timeout: float = 900,
+    ) -> PlaybookResult:
+        """Run ``.venv/bin/ansible-playbook`` from the repo root.
+
+        ``playbook``: ``deploy.yml``, ``playbooks/deploy.yml`` or a path.
+        ``extra_vars`` are handed over in a 0600 temp file (never on the command line).
+        ``env`` entries override the environment; a value of None removes a variable.
+        ``inventory=None`` runs without ``-i`` (implicit localhost, as in AWX).
+        """
+        pb = Path(playbook)
+        if not pb.is_absolute():
+            for cand in (REPO / pb, REPO / "playbooks" / pb, REPO / "playbooks" / f"{playbook}.yml"):
+                if cand.exists():
+                    pb = cand
+                    break
+            else:
+                pb = REPO / "playbooks" / pb
+        cmd = [str(VENV_BIN / "ansible-playbook"), str(pb)]
+        if inventory:
+            cmd += ["-i", str(REPO / inventory)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        cmd += list(args or [])
+        run_env = self.base_env()
+        for k, v in (env or {}).items():
+            if v is None:
+                run_env.pop(k, None)
+            else:
+                run_env[k] = str(v)
+        (self.state / "ansible-tmp").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=self.state, delete=True) as ev:
+            os.chmod(ev.name, 0o600)
+            if extra_vars:
+                json.dump(dict(extra_vars), ev)
+                ev.flush()
+                cmd += ["-e", f"@{ev.name}"]
+            start = time.monotonic()
+            proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout)
+            seconds = time.monotonic() - start
+        return PlaybookResult(
+            rc=proc.returncode,
+            stdout=proc.stdout,
+            stderr=proc.stderr,
+            recap=parse_recap(proc.stdout),
+            args=cmd,
+            seconds=seconds,
+        )
+
+    # ------------------------------------------------------------------ snapshots
+    def _namespaced_list_paths(self) -> list[tuple[str, str, str]]:
+        """(group, resource, list path template) for every listable namespaced resource."""
+        out: list[tuple[str, str, str]] = []
+        core = self.get_json("/api/v1")
+        for r in core.get("resources", []):
+            if r.get("namespaced") and "/" not in r["name"] and "list" in r.get("verbs", []):
+                out.append(("", r["name"], "/api/v1/namespaces/{ns}/" + r["name"]))
+        groups = self.get_json("/apis")
+        for g in groups.get("groups", []):
+            gv = g["preferredVersion"]["groupVersion"]
+            try:
+                res = self.get_json(f"/apis/{gv}")
+            except Exception:  # an aggregated API that is down
+                continue
+            for r in res.get("resources", []):
+                if r.get("namespaced") and "/" not in r["name"] and "list" in r.get("verbs", []):
+                    out.append((g["name"], r["name"], f"/apis/{gv}/namespaces/{{ns}}/" + r["name"]))
+        return [t for t in out if (t[0], t[1]) not in _SNAPSHOT_SKIP]
+
+    def snapshot(self, namespace: str) -> dict[str, tuple[str, int | None, str]]:
+        """Every object in ``namespace``: ``{"Kind/name": (resourceVersion, generation, hash)}``.
+
+        The hash covers the whole object except status and server-set metadata, so
+        two snapshots differ exactly where an object was written with other content;
+        a write with equal content still shows as a new resourceVersion.
+        """
+        snap: dict[str, tuple[str, int | None, str]] = {}
+        for group, _resource, tmpl in self._namespaced_list_paths():
+            lst = self.get_json(tmpl.format(ns=namespace))
+            kind = (lst.get("kind") or "").removesuffix("List")
+            for item in lst.get("items", []):
+                meta = item.get("metadata", {})
+                key = f"{kind}/{meta.get('name')}"
+                if key in snap and group:
+                    key = f"{kind}.{group}/{meta.get('name')}"
+                snap[key] = (meta.get("resourceVersion", ""), meta.get("generation"), object_hash(item))
+        return snap
+
+    # ------------------------------------------------------------------ namespaces
+    def fresh_namespace(self, prefix: str = "t", labels: Mapping[str, str] | None = None) -> str:
+        """Create a uniquely named namespace (deleted when the session ends)."""
+        prefix = re.sub(r"[^a-z0-9-]", "-", prefix.lower()).strip("-")[:40] or "t"
+        name = f"{prefix}-{secrets.token_hex(3)}"
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels or {})}}
+        self.kubectl_run("create", "-f", "-", input=json.dumps(body))
+        self._namespaces.append(name)
+        return name
+
+    def delete_namespace(self, name: str, wait: bool = False) -> None:
+        self.kubectl_run("delete", "namespace", name, "--ignore-not-found", f"--wait={str(wait).lower()}", check=False)
+        if name in self._namespaces:
+            self._namespaces.remove(name)
+
+    def cleanup(self) -> None:
+        for ns in list(self._namespaces):
+            self.delete_namespace(ns)
+
+
+def _start_cluster() -> None:
+    subprocess.run([str(BUILD_SH)], cwd=REPO, check=True)
+    subprocess.run([str(CLUSTER_SH), "up"], cwd=REPO, check=True)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The local test cluster (reused if running, else started and stopped here)."""
+    started = False
+    if not _kubeconfig_answers(STATE / "kubeconfig"):
+        if not CLUSTER_SH.exists():
+            pytest.skip("tests/cluster/cluster.sh not present")
+        _start_cluster()
+        started = True
+    c = Cluster()
+    try:
+        yield c
+    finally:
+        try:
+            c.cleanup()
+        finally:
+            if started:
+                subprocess.run([str(CLUSTER_SH), "down"], cwd=REPO, check=False)
+
+
+@pytest.fixture
+def namespace(cluster, request):
+    """A fresh namespace for one test, deleted after it."""
+    ns = cluster.fresh_namespace(request.node.name[:30])
+    yield ns
+    cluster.delete_namespace(ns)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Anything using the cluster fixture is marked `cluster`, so `-m "not cluster"` works.
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)
+
+
+def load_yaml_all(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
