@@ -1,0 +1,592 @@
+#!/usr/bin/env bash
+# The local test cluster: real etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok (kubelet stand-in) on 127.0.0.1.
+#
+#   tests/cluster/cluster.sh up      start (a no-op when already up)
+#   tests/cluster/cluster.sh down    stop by PID (apiserver before etcd); safe twice
+#   tests/cluster/cluster.sh env     print `export ...` lines for a shell
+#   tests/cluster/cluster.sh status  exit 0 when the apiserver answers
+#
+# State in .cluster/ (gitignored): kubeconfig (admin, client certificate), token
+# (bearer token of ServiceAccount kube-system/csc-mlflow-admin, cluster-admin),
+# ca.crt, server, ports, pids/, logs/, pki/. Every `up` starts from an empty etcd.
+#
+# What the cluster adds to plain Kubernetes, so that it behaves like OpenShift for us:
+#   * Pod Security `restricted` enforced on every namespace (admission configuration);
+#   * the Route CRD of github.com/openshift/api plus a MutatingAdmissionPolicy that
+#     lowercases spec.tls.termination and fills an empty spec.host with
+#     <name>-<namespace>.apps.kwok.test;
+#   * a default StorageClass `standard` served by kube-controller-manager's hostPath
+#     provisioner (PVCs bind, purge deletes the volumes);
+#   * one kwok node `kwok-node-0` that runs every pod: Running/Ready, Job pods Succeeded.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+STATE="${CSC_MLFLOW_CLUSTER_DIR:-$REPO/.cluster}"
+PKI="$STATE/pki"
+LOGS="$STATE/logs"
+PIDS="$STATE/pids"
+ROUTER_DOMAIN="apps.kwok.test"
+SERVICE_CIDR="10.96.0.0/16"
+ADMIN_SA="csc-mlflow-admin"
+# Order matters for `down`: consumers first, etcd last.
+COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+
+log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+load_tools() {
+  eval "$("$HERE/build.sh" --print-env)"
+  KUBECTL="$K8S_BIN/kubectl"
+  for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [[ -x "$K8S_BIN/$t" ]] || die "$K8S_BIN/$t missing: run tests/cluster/build.sh (make cluster-tools)"
+  done
+  [[ -x "$KWOK_BIN/kwok" ]] || die "kwok missing: run tests/cluster/build.sh"
+  [[ -s "$ROUTE_CRD" ]] || die "Route CRD missing: run tests/cluster/build.sh"
+  command -v etcd >/dev/null || die "etcd missing: run tests/cluster/build.sh"
+}
+
+kc() { "$KUBECTL" --kubeconfig "$STATE/kubeconfig" "$@"; }
+
+pid_alive() {  # pid_alive <component>: the recorded PID runs the expected binary
+  local f="$PIDS/$1.pid" pid
+  [[ -s "$f" ]] || return 1
+  pid="$(<"$f")"
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$1" || return 1
+}
+
+api_ready() {
+  [[ -s "$STATE/kubeconfig" && -x "${KUBECTL:-/nonexistent}" ]] || return 1
+  [[ "$(kc --request-timeout=2s get --raw /readyz 2>/dev/null)" == ok ]]
+}
+
+free_port() {
+  /usr/bin/python3 - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+start_bg() {  # start_bg <component> <argv...>
+  local name="$1"; shift
+  # setsid: own process group, so nothing here receives the caller's signals.
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+wait_for() {  # wait_for <seconds> <description> <command...>
+  local secs="$1" what="$2"; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < end)) || die "timed out after ${secs}s waiting for $what (logs in $LOGS)"
+    sleep 0.2
+  done
+}
+
+# ------------------------------------------------------------------ certificates
+gen_pki() {
+  mkdir -p "$PKI"
+  chmod 0700 "$PKI"
+  [[ -s "$PKI/admin.crt" && -s "$PKI/sa.key" ]] && return 0
+  log "generating certificates in $PKI"
+  (
+    cd "$PKI"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=csc-mlflow-test-ca" 2>/dev/null
+    cat >apiserver.ext <<EOF
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+keyUsage=critical,digitalSignature,keyEncipherment
+EOF
+    printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >client.ext
+    sign() {  # sign <name> <subject> <extfile>
+      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$3" -out "$1.crt" 2>/dev/null
+      rm -f "$1.csr"
+    }
+    sign apiserver "/CN=kube-apiserver" apiserver.ext
+    sign kcm "/CN=system:kube-controller-manager" client.ext
+    sign scheduler "/CN=system:kube-scheduler" client.ext
+    sign kwok "/O=system:masters/CN=kwok" client.ext
+    sign admin "/O=system:masters/CN=csc-mlflow-admin" client.ext
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  )
+}
+
+write_kubeconfig() {  # write_kubeconfig <file> <cert basename> <server>
+  local ca crt key
+  ca="$(base64 -w0 <"$PKI/ca.crt")"
+  crt="$(base64 -w0 <"$PKI/$2.crt")"
+  key="$(base64 -w0 <"$PKI/$2.key")"
+  (umask 077; cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kwok
+  cluster:
+    server: $3
+    certificate-authority-data: $ca
+users:
+- name: $2
+  user:
+    client-certificate-data: $crt
+    client-key-data: $key
+contexts:
+- name: $2@kwok
+  context:
+    cluster: kwok
+    user: $2
+    namespace: default
+current-context: $2@kwok
+EOF
+  )
+}
+
+write_configs() {
+  cat >"$STATE/admission.yaml" <<'EOF'
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    # As on OpenShift with the restricted-v2 SCC: every namespace is `restricted`
+    # unless labelled otherwise.
+    defaults:
+      enforce: restricted
+      enforce-version: latest
+      audit: restricted
+      audit-version: latest
+      warn: restricted
+      warn-version: latest
+    exemptions:
+      usernames: []
+      runtimeClasses: []
+      namespaces: [kube-system]
+EOF
+  # kwok Stages: what a kubelet would report for our pods.
+  cat >"$STATE/kwok.yaml" <<'EOF'
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: node-ready
+spec:
+  resourceRef: {apiGroup: v1, kind: Node}
+  selector:
+    matchExpressions:
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: NotIn
+      values: ['True']
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - type: Ready
+        status: "True"
+        reason: KubeletReady
+        message: kwok stands in for the kubelet
+        lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $now | Quote }}
+      addresses:
+      - type: InternalIP
+        address: {{ NodeIP | Quote }}
+      - type: Hostname
+        address: {{ NodeName | Quote }}
+      allocatable: {cpu: "32", memory: 128Gi, pods: "250", ephemeral-storage: 500Gi}
+      capacity: {cpu: "32", memory: 128Gi, pods: "250", ephemeral-storage: 500Gi}
+      nodeInfo:
+        architecture: amd64
+        operatingSystem: linux
+        kubeletVersion: {{ printf "kwok-%s" Version | Quote }}
+        containerRuntimeVersion: kwok
+        kernelVersion: kwok
+        osImage: kwok
+        machineID: ""
+        bootID: ""
+        systemUUID: ""
+      phase: Running
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-running
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - key: .metadata.deletionTimestamp
+      operator: DoesNotExist
+    - key: .status.phase
+      operator: In
+      values: [Pending]
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: NotIn
+      values: ['True']
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+      conditions:
+      {{ range list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}
+      - type: {{ . }}
+        status: "True"
+        lastTransitionTime: {{ $now | Quote }}
+      {{ end }}
+      {{ range .spec.readinessGates }}
+      - type: {{ .conditionType | Quote }}
+        status: "True"
+        lastTransitionTime: {{ $now | Quote }}
+      {{ end }}
+      initContainerStatuses:
+      {{ range .spec.initContainers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: true
+        restartCount: 0
+        {{ if eq .restartPolicy "Always" }}
+        started: true
+        state: {running: {startedAt: {{ $now | Quote }}}}
+        {{ else }}
+        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+        {{ end }}
+      {{ end }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: true
+        started: true
+        restartCount: 0
+        state: {running: {startedAt: {{ $now | Quote }}}}
+      {{ end }}
+      {{ with NodeIPsWith .spec.nodeName }}
+      hostIP: {{ index . 0 | Quote }}
+      hostIPs:
+      {{ range . }}
+      - ip: {{ . | Quote }}
+      {{ end }}
+      {{ end }}
+      {{ with PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
+      podIP: {{ index . 0 | Quote }}
+      podIPs:
+      {{ range . }}
+      - ip: {{ . | Quote }}
+      {{ end }}
+      {{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: job-pod-succeeded
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - key: .metadata.deletionTimestamp
+      operator: DoesNotExist
+    - key: .status.phase
+      operator: In
+      values: [Running]
+    - key: '.metadata.ownerReferences.[].kind'
+      operator: In
+      values: [Job]
+  delay:
+    durationMilliseconds: 500
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      phase: Succeeded
+      conditions:
+      {{ range list "Ready" "ContainersReady" }}
+      - type: {{ . }}
+        status: "False"
+        reason: PodCompleted
+        lastTransitionTime: {{ $now | Quote }}
+      {{ end }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: false
+        started: false
+        restartCount: 0
+        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+      {{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-gone
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - key: .metadata.deletionTimestamp
+      operator: Exists
+  next:
+    finalizers: {empty: true}
+    delete: true
+EOF
+}
+
+bootstrap_objects() {
+  cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-0
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+allowVolumeExpansion: false
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: $ADMIN_SA
+  namespace: kube-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: $ADMIN_SA
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: ServiceAccount
+  name: $ADMIN_SA
+  namespace: kube-system
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: $ADMIN_SA-token
+  namespace: kube-system
+  annotations:
+    kubernetes.io/service-account.name: $ADMIN_SA
+type: kubernetes.io/service-account-token
+---
+# What OpenShift's route admission does for us (a bare Route CRD does neither):
+# lowercase spec.tls.termination ("Edge" -> "edge") and generate an empty host.
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: openshift-route-defaults
+spec:
+  failurePolicy: Fail
+  reinvocationPolicy: IfNeeded
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [route.openshift.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE]
+      resources: [routes]
+  mutations:
+  - patchType: JSONPatch
+    jsonPatch:
+      expression: >-
+        has(object.spec.tls) && has(object.spec.tls.termination)
+        && object.spec.tls.termination != object.spec.tls.termination.lowerAscii()
+        ? [JSONPatch{op: "replace", path: "/spec/tls/termination",
+                     value: object.spec.tls.termination.lowerAscii()}]
+        : []
+  - patchType: JSONPatch
+    jsonPatch:
+      expression: >-
+        (!has(object.spec.host) || object.spec.host == "") && object.metadata.name != ""
+        ? [JSONPatch{op: "add", path: "/spec/host",
+                     value: object.metadata.name + "-" + request.namespace + ".$ROUTER_DOMAIN"}]
+        : []
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata:
+  name: openshift-route-defaults
+spec:
+  policyName: openshift-route-defaults
+EOF
+}
+
+route_probe() {  # dry-run a Route that needs both mutations; succeeds once the policy acts
+  local out
+  out="$(kc create --dry-run=server -o jsonpath='{.spec.tls.termination} {.spec.host}' -f - <<'EOF' 2>/dev/null
+apiVersion: route.openshift.io/v1
+kind: Route
+metadata: {name: probe, namespace: default}
+spec:
+  to: {kind: Service, name: probe}
+  tls: {termination: Edge, insecureEdgeTerminationPolicy: Redirect}
+EOF
+)" || return 1
+  [[ "$out" == "edge probe-default.$ROUTER_DOMAIN" ]]
+}
+
+# ------------------------------------------------------------------ commands
+cmd_up() {
+  load_tools
+  mkdir -p "$STATE" "$LOGS" "$PIDS"
+  if pid_alive kube-apiserver && api_ready; then
+    log "already up: $(<"$STATE/server")"
+    return 0
+  fi
+  cmd_down quiet
+  local t0=$SECONDS
+  gen_pki
+  write_configs
+
+  local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
+  etcd_port="$(free_port)"; etcd_peer="$(free_port)"; api_port="$(free_port)"
+  kcm_port="$(free_port)"; sched_port="$(free_port)"; kwok_port="$(free_port)"
+  local server="https://127.0.0.1:$api_port"
+  printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\nKCM_PORT=%s\nSCHEDULER_PORT=%s\nKWOK_PORT=%s\n' \
+    "$etcd_port" "$etcd_peer" "$api_port" "$kcm_port" "$sched_port" "$kwok_port" >"$STATE/ports"
+  echo "$server" >"$STATE/server"
+  cp "$PKI/ca.crt" "$STATE/ca.crt"
+  write_kubeconfig "$STATE/kubeconfig" admin "$server"
+  write_kubeconfig "$STATE/kcm.kubeconfig" kcm "$server"
+  write_kubeconfig "$STATE/scheduler.kubeconfig" scheduler "$server"
+  write_kubeconfig "$STATE/kwok.kubeconfig" kwok "$server"
+
+  # etcd on tmpfs when there is one: every API write waits for etcd's fsync.
+  local etcd_dir="$STATE/etcd"
+  if [[ -d /dev/shm && -w /dev/shm ]]; then
+    etcd_dir="/dev/shm/csc-mlflow-etcd-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"
+  fi
+  rm -rf "$etcd_dir"
+  mkdir -p "$etcd_dir" && chmod 0700 "$etcd_dir"
+  echo "$etcd_dir" >"$STATE/etcd-dir"
+  start_bg etcd etcd --name csc-mlflow --data-dir "$etcd_dir" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "csc-mlflow=http://127.0.0.1:$etcd_peer" \
+    --experimental-watch-progress-notify-interval 5s --log-level warn
+  wait_for 20 etcd curl -fsS "http://127.0.0.1:$etcd_port/health"
+
+  start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --cert-dir "$PKI" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --authorization-mode RBAC \
+    --endpoint-reconciler-type none \
+    --admission-control-config-file "$STATE/admission.yaml" \
+    --enable-priority-and-fairness=false --profiling=false
+  wait_for 60 kube-apiserver api_ready
+
+  start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$STATE/kcm.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$kcm_port" --cert-dir "$STATE/kcm-certs" \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --use-service-account-credentials=true \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --controllers '*,-node-lifecycle-controller' \
+    --enable-hostpath-provisioner=true \
+    --leader-elect=false --profiling=false
+  start_bg kube-scheduler "$K8S_BIN/kube-scheduler" \
+    --kubeconfig "$STATE/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$sched_port" \
+    --leader-elect=false --profiling=false
+  start_bg kwok "$KWOK_BIN/kwok" \
+    --kubeconfig "$STATE/kwok.kubeconfig" --config "$STATE/kwok.yaml" \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --server-address "127.0.0.1:$kwok_port" --node-ip 127.0.0.1 --cidr 10.244.0.0/16
+
+  kc apply --server-side -f "$ROUTE_CRD" >/dev/null
+  kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io >/dev/null
+  bootstrap_objects | kc apply --server-side -f - >/dev/null
+  wait_for 60 "the Route admission policy" route_probe
+  wait_for 60 "the admin ServiceAccount token" \
+    test -n "$(kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' 2>/dev/null)"
+  (umask 077; kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' | base64 -d >"$STATE/token")
+  wait_for 60 "node kwok-node-0 Ready" kc wait --for condition=Ready --timeout 1s node/kwok-node-0
+  wait_for 60 "ServiceAccount default/default" kc -n default get serviceaccount default
+  for c in "${COMPONENTS[@]}"; do pid_alive "$c" || die "$c exited (see $LOGS/$c.log)"; done
+  cat >"$STATE/env" <<EOF
+KUBECONFIG=$STATE/kubeconfig
+KUBECTL=$KUBECTL
+K8S_AUTH_HOST=$server
+K8S_AUTH_SSL_CA_CERT=$STATE/ca.crt
+EOF
+  log "up in $((SECONDS - t0)) s: $server (KUBECONFIG=$STATE/kubeconfig)"
+}
+
+stop_one() {  # stop_one <component>
+  local name="$1" f="$PIDS/$1.pid" pid i
+  [[ -s "$f" ]] || { rm -f "$f"; return 0; }
+  pid="$(<"$f")"
+  if pid_alive "$name"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) did not stop in 10 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$f"
+}
+
+cmd_down() {
+  [[ -d "$PIDS" ]] || return 0
+  local c
+  for c in "${COMPONENTS[@]}"; do stop_one "$c"; done
+  if [[ -s "$STATE/etcd-dir" ]]; then
+    local d
+    d="$(<"$STATE/etcd-dir")"
+    [[ "$d" == /dev/shm/csc-mlflow-etcd-* || "$d" == "$STATE/etcd" ]] && rm -rf "$d"
+    rm -f "$STATE/etcd-dir"
+  fi
+  rm -f "$STATE/token" "$STATE/server"
+  [[ "${1:-}" == quiet ]] || log "down"
+}
+
+cmd_env() {
+  [[ -s "$STATE/server" ]] || die "cluster is not up (tests/cluster/cluster.sh up)"
+  load_tools
+  printf 'export KUBECONFIG=%q\n' "$STATE/kubeconfig"
+  printf 'export PATH=%q:"$PATH"\n' "$K8S_BIN"
+  printf '# AWX-style credentials instead of a kubeconfig:\n'
+  printf '# export K8S_AUTH_HOST=%q K8S_AUTH_SSL_CA_CERT=%q K8S_AUTH_API_KEY="$(cat %q)"\n' \
+    "$(<"$STATE/server")" "$STATE/ca.crt" "$STATE/token"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  env) cmd_env ;;
+  status) load_tools; api_ready ;;
+  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,122 @@
+"""Helpers for the playbook integration tests (reading objects, comparing snapshots)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+WHITELIST = ["192.0.2.0/24", "198.51.100.7"]
+WHITELIST_ANNOTATION = "haproxy.router.openshift.io/ip_whitelist"
+ROUTER_DOMAIN = "apps.kwok.test"
+LABEL_KEYS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+)
+
+# API paths of the kinds the stack consists of.
+PATHS = {
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "PersistentVolumeClaim": "/api/v1/namespaces/{ns}/persistentvolumeclaims",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+    "Route": "/apis/route.openshift.io/v1/namespaces/{ns}/routes",
+    "Pod": "/api/v1/namespaces/{ns}/pods",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
+}
+
+# Snapshot keys that move on their own while pods roll or get scheduled.
+DERIVED_KINDS = ("Pod/", "ReplicaSet/", "Endpoints/", "EndpointSlice/", "Event/")
+
+
+def default_vars(namespace: str, app: str = "mlflow", **extra: Any) -> dict:
+    v = {
+        "mlflow_namespace": namespace,
+        "mlflow_app_name": app,
+        "mlflow_route_whitelist": list(WHITELIST),
+        "mlflow_users": [{"name": "alice", "password": "alice-Passw0rd-123"}, {"name": "bob"}],
+    }
+    v.update(extra)
+    return v
+
+
+def role_defaults() -> dict:
+    p = REPO / "roles" / "mlflow" / "defaults" / "main.yml"
+    return yaml.safe_load(p.read_text()) if p.exists() else {}
+
+
+def get(cluster, kind: str, ns: str, name: str | None = None) -> Any:
+    """One object (None when absent) or, without name, the list of items."""
+    from kubernetes.client.exceptions import ApiException
+
+    path = PATHS[kind].format(ns=ns)
+    try:
+        if name is None:
+            return cluster.get_json(path).get("items", [])
+        return cluster.get_json(f"{path}/{name}")
+    except ApiException as e:
+        if e.status == 404:
+            return None if name else []
+        raise
+
+
+def secret_values(secret: dict) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.get("data") or {}).items()}
+
+
+def wait_until(pred: Callable[[], Any], timeout: float = 60, step: float = 0.5, what: str = "condition") -> Any:
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = pred()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def diff(before: dict, after: dict, ignore: Iterable[str] = DERIVED_KINDS) -> dict[str, list[str]]:
+    """Keys added, removed and changed (resourceVersion) between two snapshots."""
+    ign = tuple(ignore)
+    b = {k: v for k, v in before.items() if not k.startswith(ign)}
+    a = {k: v for k, v in after.items() if not k.startswith(ign)}
+    return {
+        "added": sorted(set(a) - set(b)),
+        "removed": sorted(set(b) - set(a)),
+        "changed": sorted(k for k in set(a) & set(b) if a[k][0] != b[k][0]),
+    }
+
+
+def pod_names(cluster, ns: str, component: str | None = None) -> set[str]:
+    out = set()
+    for p in get(cluster, "Pod", ns):
+        labels = p["metadata"].get("labels", {})
+        if component is None or labels.get("app.kubernetes.io/component") == component:
+            if not p["metadata"].get("deletionTimestamp"):
+                out.add(p["metadata"]["name"])
+    return out
+
+
+def deployment_ready(cluster, ns: str, name: str) -> bool:
+    d = get(cluster, "Deployment", ns, name)
+    if not d:
+        return False
+    want = d["spec"].get("replicas", 1)
+    st = d.get("status", {})
+    return (
+        st.get("observedGeneration") == d["metadata"]["generation"]
+        and st.get("updatedReplicas", 0) == want
+        and st.get("readyReplicas", 0) == want
+        and st.get("replicas", 0) == want
+    )

@@ -1,0 +1,488 @@
+"""deploy.yml and the operating playbooks against the local test cluster.
+
+The tests of this module share one namespace and run in file order, like an operator
+would: deploy from nothing, re-run, change one variable at a time, models on/off,
+artifact store to an Allas-like endpoint and back, bad inputs, undeploy (keep), deploy
+again (secrets kept), undeploy with purge.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from stackutil import (
+    LABEL_KEYS,
+    ROUTER_DOMAIN,
+    WHITELIST,
+    WHITELIST_ANNOTATION,
+    default_vars,
+    deployment_ready,
+    diff,
+    get,
+    pod_names,
+    role_defaults,
+    secret_values,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+APP = "mlt"
+
+
+class State:
+    """What the module's tests learn about the stack as they go."""
+
+    def __init__(self, ns: str):
+        self.ns = ns
+        self.vars = default_vars(ns, APP)
+        self.deploy = None
+        self.secrets_after_deploy: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="module")
+def st(cluster):
+    ns = cluster.fresh_namespace("it-life")
+    s = State(ns)
+    yield s
+    cluster.delete_namespace(ns)
+
+
+def need_deployed(st):
+    if st.deploy is None or st.deploy.rc != 0:
+        pytest.fail("deploy.yml from nothing failed earlier in this module", pytrace=False)
+
+
+def deploy(cluster, st, **extra):
+    v = copy.deepcopy(st.vars)
+    v.update(extra)
+    return cluster.run_playbook("deploy.yml", v)
+
+
+def app_secrets(cluster, ns):
+    return {s["metadata"]["name"]: s for s in get(cluster, "Secret", ns)
+            if s["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == APP}
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+def test_deploy_from_nothing(cluster, st):
+    r = deploy(cluster, st)
+    st.deploy = r
+    assert r.rc == 0, str(r)
+    assert r.recap.get("failed") == 0 and r.recap.get("changed", 0) > 0, str(r)
+
+
+def test_every_object_exists(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    expect = {
+        "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
+        "Service": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
+        "Route": [a, f"{a}-models"],
+        "ConfigMap": [f"{a}-nginx", "models-cfg", f"{a}-config"],
+        "Secret": [f"{a}-htpasswd", f"{a}-users", f"{a}-postgresql", f"{a}-minio"],
+    }
+    missing = [f"{k}/{n}" for k, names in expect.items() for n in names if get(cluster, k, ns, n) is None]
+    assert not missing, f"missing objects: {missing}"
+    # proxied mode (default): no MinIO route
+    assert get(cluster, "Route", ns, f"{a}-minio") is None
+    pvcs = get(cluster, "PersistentVolumeClaim", ns)
+    comps = sorted(p["metadata"].get("labels", {}).get("app.kubernetes.io/component", "?") for p in pvcs)
+    assert "postgresql" in comps and "minio" in comps, comps
+    nps = get(cluster, "NetworkPolicy", ns)
+    np_comps = {p["metadata"].get("labels", {}).get("app.kubernetes.io/component") for p in nps}
+    assert {"postgresql", "minio"} <= np_comps, np_comps
+
+
+def test_recommended_labels_on_every_object(cluster, st):
+    need_deployed(st)
+    bad = []
+    for kind in ("Deployment", "Service", "Route", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy"):
+        for o in get(cluster, kind, st.ns):
+            name = o["metadata"]["name"]
+            if name == "kube-root-ca.crt":
+                continue
+            labels = o["metadata"].get("labels", {})
+            if any(k not in labels for k in LABEL_KEYS):
+                bad.append(f"{kind}/{name}: {sorted(labels)}")
+                continue
+            if (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/instance"],
+                    labels["app.kubernetes.io/part-of"], labels["app.kubernetes.io/managed-by"]) != \
+                    ("mlflow", APP, "mlflow", "csc.mlflow"):
+                bad.append(f"{kind}/{name}: {labels}")
+    assert not bad, "objects without the recommended labels:\n" + "\n".join(bad)
+
+
+def test_deployments_reach_desired_replicas(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    for name in (a, f"{a}-postgresql", f"{a}-minio", f"{a}-models"):
+        wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"Deployment {name} ready")
+    assert get(cluster, "Deployment", ns, f"{a}-models")["spec"]["replicas"] == 0
+    assert get(cluster, "Deployment", ns, a)["spec"]["replicas"] >= 1
+    # every PVC bound (the pods that mount them are scheduled)
+    for p in get(cluster, "PersistentVolumeClaim", ns):
+        assert p.get("status", {}).get("phase") == "Bound", p["metadata"]["name"]
+
+
+def test_route_tls_and_whitelist(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    for name in (a, f"{a}-models"):
+        r = get(cluster, "Route", ns, name)
+        tls = r["spec"].get("tls") or {}
+        assert tls.get("termination") == "edge", (name, tls)
+        assert tls.get("insecureEdgeTerminationPolicy") == "Redirect", (name, tls)
+        ann = r["metadata"].get("annotations", {})
+        assert ann.get(WHITELIST_ANNOTATION) == " ".join(WHITELIST), (name, ann)
+        assert r["spec"]["to"]["name"] == name
+    host = get(cluster, "Route", ns, a)["spec"]["host"]
+    assert host == f"{a}-{ns}.{ROUTER_DOMAIN}", host
+
+
+def test_models_off_and_empty_uri(cluster, st):
+    need_deployed(st)
+    cm = get(cluster, "ConfigMap", st.ns, "models-cfg")
+    assert cm["data"].get("MODELS_URI", None) == "", cm["data"]
+
+
+def test_no_secret_outside_secrets(cluster, st):
+    """Passwords and keys are in Secrets only: not in ConfigMaps, argv, env values or output."""
+    need_deployed(st)
+    ns = st.ns
+    values = set()
+    for s in app_secrets(cluster, ns).values():
+        for v in secret_values(s).values():
+            for line in v.splitlines():
+                # htpasswd lines: the hash part; other secrets: the whole value
+                part = line.split(":", 1)[-1] if s["metadata"]["name"].endswith("-htpasswd") else line
+                if len(part) >= 8:
+                    values.add(part)
+    assert "alice-Passw0rd-123" in values
+    st.secrets_after_deploy = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
+    leaks = []
+    for cm in get(cluster, "ConfigMap", ns):
+        blob = json.dumps(cm.get("data", {}))
+        leaks += [f"ConfigMap/{cm['metadata']['name']}" for v in values if v in blob]
+    for d in get(cluster, "Deployment", ns):
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            blob = json.dumps([c.get("command"), c.get("args"), [e.get("value") for e in c.get("env", [])]])
+            leaks += [f"Deployment/{d['metadata']['name']}/{c['name']}" for v in values if v in blob]
+    out = st.deploy.stdout + st.deploy.stderr
+    leaks += ["playbook output" for v in values if v in out]
+    assert not leaks, f"secret values found in: {sorted(set(leaks))}"
+
+
+def test_pod_templates_carry_checksums(cluster, st):
+    need_deployed(st)
+    d = get(cluster, "Deployment", st.ns, APP)
+    ann = d["spec"]["template"]["metadata"].get("annotations", {})
+    assert any(k.startswith("checksum/") for k in ann), ann
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def test_rerun_changes_nothing(cluster, st):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    pods = pod_names(cluster, st.ns)
+    r = deploy(cluster, st)
+    assert r.rc == 0, str(r)
+    assert r.recap.get("changed") == 0, str(r)
+    after = cluster.snapshot(st.ns)
+    d = diff(before, after, ignore=("Event/",))
+    assert d == {"added": [], "removed": [], "changed": []}, d
+    assert pod_names(cluster, st.ns) == pods
+
+
+def test_check_mode_rerun_reports_nothing(cluster, st):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    r = cluster.run_playbook("deploy.yml", st.vars, check=True)
+    assert r.rc == 0, str(r)
+    assert r.recap.get("changed") == 0, str(r)
+    assert diff(before, cluster.snapshot(st.ns), ignore=("Event/",))["changed"] == []
+
+
+# --------------------------------------------------------------------------- one variable
+
+
+def test_change_whitelist_touches_only_routes(cluster, st):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    pods = pod_names(cluster, st.ns)
+    st.vars["mlflow_route_whitelist"] = WHITELIST + ["203.0.113.0/25"]
+    r = deploy(cluster, st)
+    assert r.rc == 0 and r.recap.get("changed", 0) >= 1, str(r)
+    d = diff(before, cluster.snapshot(st.ns))
+    assert not d["added"] and not d["removed"], d
+    assert f"Route/{APP}" in d["changed"], d
+    assert all(k.startswith("Route/") for k in d["changed"]), d
+    assert pod_names(cluster, st.ns) == pods
+    ann = get(cluster, "Route", st.ns, APP)["metadata"]["annotations"][WHITELIST_ANNOTATION]
+    assert ann == " ".join(WHITELIST + ["203.0.113.0/25"])
+
+
+def test_change_password_rolls_only_tracking(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    before = cluster.snapshot(ns)
+    users_before = secret_values(get(cluster, "Secret", ns, f"{a}-users"))
+    ht_before = secret_values(get(cluster, "Secret", ns, f"{a}-htpasswd"))["htpasswd"]
+    st.vars["mlflow_users"] = [{"name": "alice", "password": "alice-NewPassw0rd-456"}, {"name": "bob"}]
+    r = deploy(cluster, st)
+    assert r.rc == 0, str(r)
+    d = diff(before, cluster.snapshot(ns))
+    assert f"Secret/{a}-htpasswd" in d["changed"], d
+    assert f"Deployment/{a}" in d["changed"], d
+    untouched = [f"Deployment/{a}-postgresql", f"Deployment/{a}-minio", f"Secret/{a}-postgresql",
+                 f"Secret/{a}-minio", f"ConfigMap/{a}-config", "ConfigMap/models-cfg"]
+    assert not [k for k in untouched if k in d["changed"]], d
+    users_after = secret_values(get(cluster, "Secret", ns, f"{a}-users"))
+    assert users_after.get("bob") == users_before.get("bob"), "bob's generated password changed"
+    ht_after = secret_values(get(cluster, "Secret", ns, f"{a}-htpasswd"))["htpasswd"]
+    bob_line = lambda t: [ln for ln in t.splitlines() if ln.startswith("bob:")]  # noqa: E731
+    assert bob_line(ht_after) == bob_line(ht_before), "bob's hash was rewritten"
+    assert [ln for ln in ht_after.splitlines() if ln.startswith("alice:")] != \
+        [ln for ln in ht_before.splitlines() if ln.startswith("alice:")]
+    # the tracking pod rolled to the new template
+    wait_until(lambda: deployment_ready(cluster, ns, a), 90, what="tracking rolled out")
+    # and a re-run with the new password is a no-op again
+    r2 = deploy(cluster, st)
+    assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)
+
+
+def _bump_memory_limit(res: dict) -> dict:
+    res = copy.deepcopy(res or {})
+    lim = res.setdefault("limits", {})
+    lim["memory"] = "1111Mi" if lim.get("memory") != "1111Mi" else "1112Mi"
+    res.setdefault("requests", {}).setdefault("memory", "128Mi")
+    return res
+
+
+def test_change_postgresql_limit_rolls_only_postgresql(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    defaults = role_defaults()
+    key = "mlflow_postgresql_resources"
+    assert key in defaults, f"{key} not in roles/mlflow/defaults/main.yml"
+    before = cluster.snapshot(ns)
+    tracking_pods = pod_names(cluster, ns, "tracking")
+    st.vars[key] = _bump_memory_limit(defaults[key])
+    r = deploy(cluster, st)
+    assert r.rc == 0, str(r)
+    d = diff(before, cluster.snapshot(ns))
+    assert d["changed"] == [f"Deployment/{a}-postgresql"], d
+    assert not d["added"] and not d["removed"], d
+    pg = get(cluster, "Deployment", ns, f"{a}-postgresql")
+    assert any(c.get("resources", {}).get("limits", {}).get("memory") == st.vars[key]["limits"]["memory"]
+               for c in pg["spec"]["template"]["spec"]["containers"])
+    assert pod_names(cluster, ns, "tracking") == tracking_pods
+    wait_until(lambda: deployment_ready(cluster, ns, f"{a}-postgresql"), 90, what="postgresql rolled out")
+
+
+# --------------------------------------------------------------------------- models
+
+
+def test_enable_models(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    r = cluster.run_playbook("enable_models.yml", {**st.vars, "models_uri": "models:/iris/1"})
+    assert r.rc == 0, str(r)
+    assert get(cluster, "ConfigMap", ns, "models-cfg")["data"]["MODELS_URI"] == "models:/iris/1"
+    d = get(cluster, "Deployment", ns, f"{a}-models")
+    assert d["spec"]["replicas"] == 1
+    assert deployment_ready(cluster, ns, f"{a}-models"), "enable_models.yml returned before Models was ready"
+    host = get(cluster, "Route", ns, f"{a}-models")["spec"]["host"]
+    assert host in r.stdout, "the invocation URL is not printed"
+
+
+def test_deploy_keeps_models_enabled(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    before = cluster.snapshot(ns)
+    r = deploy(cluster, st)
+    assert r.rc == 0 and r.recap.get("changed") == 0, str(r)
+    assert get(cluster, "Deployment", ns, f"{a}-models")["spec"]["replicas"] == 1
+    assert get(cluster, "ConfigMap", ns, "models-cfg")["data"]["MODELS_URI"] == "models:/iris/1"
+    assert diff(before, cluster.snapshot(ns))["changed"] == []
+
+
+def test_enable_models_with_empty_uri_fails_without_change(cluster, st):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    r = cluster.run_playbook("enable_models.yml", {**st.vars, "models_uri": ""})
+    assert r.rc != 0, str(r)
+    assert cluster.snapshot(st.ns) == before
+
+
+def test_disable_models(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    r = cluster.run_playbook("disable_models.yml", st.vars)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "Deployment", ns, f"{a}-models")["spec"]["replicas"] == 0
+    wait_until(lambda: not pod_names(cluster, ns, "models"), 60, what="models pods gone")
+    r2 = cluster.run_playbook("disable_models.yml", st.vars)
+    assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)
+
+
+# --------------------------------------------------------------------------- artifact store
+
+ALLAS = {
+    "mlflow_artifact_store": "allas",
+    "mlflow_s3_endpoint_url": "https://a3s.fi",
+    "mlflow_s3_bucket": "mlt-artifacts",
+    "mlflow_s3_access_key_id": "AKIAALLASTESTKEY0001",
+    "mlflow_s3_secret_access_key": "allas-secret-key-for-tests-0123456789",
+    # There is nothing to copy from a fresh stack, and kwok runs no containers.
+    "mlflow_artifact_migrate": False,
+}
+
+
+def _tracking_env(cluster, ns):
+    d = get(cluster, "Deployment", ns, APP)
+    env = {}
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        for e in c.get("env", []):
+            env[e["name"]] = e.get("value", e.get("valueFrom"))
+    return env
+
+
+def test_artifact_store_allas_without_keys_fails_without_change(cluster, st):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    v = {**st.vars, **ALLAS}
+    v.pop("mlflow_s3_access_key_id")
+    v.pop("mlflow_s3_secret_access_key")
+    r = cluster.run_playbook("configure_artifact_store.yml", v)
+    assert r.rc != 0, str(r)
+    assert cluster.snapshot(st.ns) == before
+
+
+def test_artifact_store_to_allas(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("configure_artifact_store.yml", {**st.vars, **ALLAS})
+    assert r.rc == 0, str(r)
+    assert ALLAS["mlflow_s3_secret_access_key"] not in r.stdout + r.stderr
+    s3 = secret_values(get(cluster, "Secret", ns, f"{a}-s3"))
+    assert ALLAS["mlflow_s3_access_key_id"] in s3.values()
+    assert ALLAS["mlflow_s3_secret_access_key"] in s3.values()
+    cfg = json.dumps(get(cluster, "ConfigMap", ns, f"{a}-config")["data"])
+    assert "a3s.fi" in cfg and ALLAS["mlflow_s3_bucket"] in cfg, cfg
+    assert ALLAS["mlflow_s3_secret_access_key"] not in cfg
+    blob = json.dumps(get(cluster, "Deployment", ns, a)["spec"]["template"]) + cfg
+    assert "AWS_REQUEST_CHECKSUM_CALCULATION" in blob and "AWS_RESPONSE_CHECKSUM_VALIDATION" in blob
+    d = diff(before, cluster.snapshot(ns))
+    assert f"Deployment/{a}" in d["changed"], d
+    assert f"Deployment/{a}-postgresql" not in d["changed"], d
+    wait_until(lambda: deployment_ready(cluster, ns, a), 90, what="tracking rolled out")
+    # deploy.yml keeps the current store
+    r2 = deploy(cluster, st)
+    assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)
+    assert "a3s.fi" in json.dumps(get(cluster, "ConfigMap", ns, f"{a}-config")["data"])
+
+
+def test_artifact_store_back_to_minio(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    r = cluster.run_playbook("configure_artifact_store.yml",
+                             {**st.vars, "mlflow_artifact_store": "minio", "mlflow_artifact_migrate": False})
+    assert r.rc == 0, str(r)
+    cfg = json.dumps(get(cluster, "ConfigMap", ns, f"{a}-config")["data"])
+    assert "a3s.fi" not in cfg, cfg
+    wait_until(lambda: deployment_ready(cluster, ns, a), 90, what="tracking rolled out")
+    r2 = deploy(cluster, st)
+    assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize(
+    "playbook,override",
+    [
+        ("deploy.yml", {"mlflow_app_name": "My_App"}),
+        ("deploy.yml", {"mlflow_app_name": "a" * 41}),
+        ("deploy.yml", {"mlflow_route_whitelist": ["10.0.0.0/33"]}),
+        ("deploy.yml", {"mlflow_route_whitelist": ["192.0.2.0/24", "not-an-ip"]}),
+        ("deploy.yml", {"mlflow_route_whitelist": [], "mlflow_route_allow_all": False}),
+        ("enable_models.yml", {"models_uri": ""}),
+        ("enable_models.yml", {"mlflow_models_uri": "   "}),
+        ("configure_artifact_store.yml", {"mlflow_artifact_store": "allas", "mlflow_s3_bucket": "b"}),
+    ],
+    ids=["app-name-underscore", "app-name-too-long", "cidr-prefix-33", "whitelist-garbage",
+         "empty-whitelist", "models-uri-empty", "models-uri-blank", "allas-without-keys"],
+)
+def test_bad_input_fails_before_any_change(cluster, st, playbook, override):
+    need_deployed(st)
+    before = cluster.snapshot(st.ns)
+    r = cluster.run_playbook(playbook, {**st.vars, **override})
+    assert r.rc != 0, str(r)
+    assert r.recap.get("changed", 0) == 0, str(r)
+    assert cluster.snapshot(st.ns) == before
+
+
+# --------------------------------------------------------------------------- undeploy
+
+
+def test_undeploy_keeps_pvcs_and_secrets(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    secrets_before = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
+    pvcs_before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
+    r = cluster.run_playbook("undeploy.yml", st.vars)
+    assert r.rc == 0, str(r)
+    for kind in ("Deployment", "Service", "Route", "NetworkPolicy"):
+        left = [o["metadata"]["name"] for o in get(cluster, kind, ns)]
+        assert not left, f"{kind} left after undeploy: {left}"
+    cms = [c["metadata"]["name"] for c in get(cluster, "ConfigMap", ns) if c["metadata"]["name"] != "kube-root-ca.crt"]
+    assert not cms, f"ConfigMaps left after undeploy: {cms}"
+    assert {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()} == secrets_before
+    pvcs_after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
+    assert pvcs_after == pvcs_before
+    wait_until(lambda: not pod_names(cluster, ns), 60, what="all pods gone")
+    r2 = cluster.run_playbook("undeploy.yml", st.vars)
+    assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)
+
+
+def test_redeploy_reuses_secrets_and_volumes(cluster, st):
+    need_deployed(st)
+    ns = st.ns
+    secrets_before = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
+    pvcs_before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
+    r = deploy(cluster, st)
+    assert r.rc == 0, str(r)
+    after = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
+    for name, data in secrets_before.items():
+        assert after.get(name) == data, f"Secret {name} changed across undeploy/deploy"
+    assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)} == pvcs_before
+    for name in (APP, f"{APP}-postgresql", f"{APP}-minio"):
+        wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"{name} ready")
+
+
+def test_undeploy_purge_removes_everything(cluster, st):
+    need_deployed(st)
+    ns = st.ns
+    r = cluster.run_playbook("undeploy.yml", {**st.vars, "mlflow_purge": True})
+    assert r.rc == 0, str(r)
+    def leftovers():
+        snap = cluster.snapshot(ns)
+        return sorted(k for k in snap if not k.startswith(("Event/", "ConfigMap/kube-root-ca.crt", "ServiceAccount/default",
+                                                            "Endpoints/", "EndpointSlice/")))
+    wait_until(lambda: leftovers() == [], 60, what=f"namespace empty (left: {leftovers()})")
+    # the volumes went too (reclaim policy Delete)
+    pvs = cluster.get_json("/api/v1/persistentvolumes").get("items", [])
+    mine = [p["metadata"]["name"] for p in pvs if (p["spec"].get("claimRef") or {}).get("namespace") == ns]
+    wait_until(lambda: not [p for p in cluster.get_json("/api/v1/persistentvolumes").get("items", [])
+                            if (p["spec"].get("claimRef") or {}).get("namespace") == ns],
+               60, what=f"PVs of {ns} deleted ({mine})")
