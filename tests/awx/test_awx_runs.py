@@ -13,6 +13,7 @@ answers, against the test cluster:
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 
 import pytest
@@ -34,11 +35,13 @@ def ee_env(cluster, tmp_path_factory):
         check=True, capture_output=True,
     )
     (tarball,) = tmp.glob("csc-mlflow-*.tar.gz")
+    # --force and the env: the checkout's own link (ansible.cfg) must not count as installed
     subprocess.run(
-        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(tmp / "collections"),
-         str(tarball)],
-        check=True, capture_output=True,
+        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps",
+         "-p", str(tmp / "collections"), str(tarball)],
+        check=True, capture_output=True, env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(tmp / "collections")},
     )
+    assert (tmp / "collections" / "ansible_collections" / "csc" / "mlflow" / "MANIFEST.json").is_file()
     home = tmp / "home"
     home.mkdir()
     inventory = tmp / "hosts"
