@@ -1,0 +1,45 @@
+"""The UI in a real headless browser (Debian's chromium): log in, see an experiment."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+def test_ui_shows_experiment(stack, tools):
+    if not tools.chromium.exists():
+        pytest.fail("chromium missing: run `make stack-tools`")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    name = "stack-browser-visible"
+    stack.run_client(textwrap.dedent(f"""
+        import mlflow
+        mlflow.set_experiment({name!r})
+        with mlflow.start_run(run_name="from-a-test"):
+            mlflow.log_metric("seen", 1.0)
+    """))
+    user, pw = next(iter(stack.users().items()))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(tools.chromium), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            # without credentials: refused
+            ctx = browser.new_context()
+            resp = ctx.new_page().goto(stack.tracking_uri + "/", timeout=60_000)
+            assert resp.status == 401
+            ctx.close()
+            ctx = browser.new_context(http_credentials={"username": user, "password": pw})
+            page = ctx.new_page()
+            errors = []
+            page.on("response", lambda r: errors.append((r.status, r.url)) if r.status >= 400 else None)
+            resp = page.goto(stack.tracking_uri + "/#/experiments", timeout=120_000)
+            assert resp.status == 200
+            page.get_by_text(name).first.wait_for(timeout=120_000)
+            page.get_by_text(name).first.click()
+            page.get_by_text("from-a-test").first.wait_for(timeout=120_000)
+            assert not [e for e in errors if e[0] in (401, 403)], errors
+            ctx.close()
+        finally:
+            browser.close()

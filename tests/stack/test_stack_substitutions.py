@@ -1,0 +1,30 @@
+"""Unit tests of the harness's pure logic: `$(VAR)` expansion and the substitutions."""
+
+from harness import Substitutions, expand
+
+
+def test_expand_like_the_kubelet():
+    env = {"DB_USER": "u", "DB_PASSWORD": "p"}
+    assert expand("postgresql://$(DB_USER):$(DB_PASSWORD)@db:5432/$(DB_NAME)", env) == \
+        "postgresql://u:p@db:5432/$(DB_NAME)"
+    assert expand("$$(DB_USER) $(DB_USER)", env) == "$(DB_USER) u"
+
+
+def test_substitutions_cover_services_ports_and_paths():
+    s = Substitutions("ns1", services={"mlflow-postgresql": 15432, "mlflow-minio": 19000, "mlflow": 18080},
+                      ports={5000: 15000, 8080: 18081, 5001: 15001},
+                      paths={"/etc/nginx/htpasswd": "/tmp/x/htpasswd", "/opt/mlflow/tmp": "/tmp/x/tmp"})
+    assert s("postgresql://u:p@mlflow-postgresql:5432/db") == "postgresql://u:p@127.0.0.1:15432/db"
+    assert s("http://mlflow-minio.ns1.svc.cluster.local:9000") == "http://127.0.0.1:19000"
+    assert s("http://mlflow:8080") == "http://127.0.0.1:18080"
+    # allowed-hosts patterns are names, not addresses: left alone
+    assert s("mlflow,mlflow:*,mlflow-minio.ns1:*") == "mlflow,mlflow:*,mlflow-minio.ns1:*"
+    assert s("        listen 8080;") == "        listen 127.0.0.1:18081;"
+    assert s("proxy_pass http://127.0.0.1:5000;") == "proxy_pass http://127.0.0.1:15000;"
+    assert s("auth_basic_user_file /etc/nginx/htpasswd/htpasswd;") == "auth_basic_user_file /tmp/x/htpasswd/htpasswd;"
+    assert s("/opt/mlflow/tmp") == "/tmp/x/tmp"
+    assert s("/opt/mlflow/tmpfoo") == "/opt/mlflow/tmpfoo"
+    assert s("pg_dump -Fc -h mlflow-postgresql -U \"$DB_USER\"") == "pg_dump -Fc -h 127.0.0.1 -U \"$DB_USER\""
+    assert s.argv(["mlflow", "models", "serve", "-h", "0.0.0.0", "-p", "5001"]) == \
+        ["mlflow", "models", "serve", "-h", "127.0.0.1", "-p", "15001"]
+    assert s.env({"MLFLOW_PORT": "5000", "MLFLOW_HOST": "127.0.0.1"}) == {"MLFLOW_PORT": "15000", "MLFLOW_HOST": "127.0.0.1"}
