@@ -87,7 +87,7 @@ def run(cluster, namespace, runs, tmp_path, *, check=False, diff=False, env=None
     out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.json"
     res = cluster.run_playbook(
         str(PLAYBOOK),
-        {"runs": runs, "out": str(out), "namespace": namespace},
+        {"runs": runs, "out": str(out), "target_namespace": namespace},
         inventory=None,
         check=check,
         diff=diff,
