@@ -93,6 +93,21 @@ def plan(current_value, whitelist, state, kind="Route", allow_all=False, collaps
     return to_annotation(entries, kind), entries
 
 
+def validate(params):
+    """Check the options before talking to the cluster (same errors as ``apply``)."""
+    state = params["state"]
+    if state == "present" and params.get("whitelist") is None and not params.get("allow_all"):
+        raise RouteWhitelistError("whitelist is required with state=present (or set allow_all=true to open)")
+    if state == "present":
+        plan(None, params.get("whitelist"), state, kind=params["kind"], allow_all=params.get("allow_all", False),
+             collapse=params.get("collapse", False), max_entries=params.get("max_entries"))
+    elif state == "merged":
+        try:
+            normalize(params.get("whitelist"), collapse=False, max_entries=0)
+        except WhitelistError as exc:
+            raise RouteWhitelistError(str(exc))
+
+
 def _annotations(obj):
     meta = obj.get("metadata") or {}
     return dict(meta.get("annotations") or {})
@@ -109,14 +124,15 @@ def apply(client, params):
             names.append(name)
     if not names:
         raise RouteWhitelistError("name must list at least one %s" % kind)
-    if params["state"] == "present" and params.get("whitelist") is None and not params.get("allow_all"):
-        raise RouteWhitelistError("whitelist is required with state=present (or set allow_all=true to open)")
+    validate(params)
 
     try:
         resource = client.resource(kind, API_VERSIONS[kind])
     except ResourceNotFoundError:
         hint = " (not an OpenShift cluster? use kind=Ingress)" if kind == "Route" else ""
         raise RouteWhitelistError("the API %s %s is not served by this cluster%s" % (API_VERSIONS[kind], kind, hint))
+    except Exception as exc:  # pylint: disable=broad-except  # connection refused, TLS, auth, ...
+        raise RouteWhitelistError("could not reach the Kubernetes API: %s" % _api_message(exc))
 
     # Read every object first, so that a missing one stops the run before any change.
     current = {}

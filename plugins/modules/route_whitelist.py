@@ -200,6 +200,7 @@ from ansible_collections.csc.mlflow.plugins.module_utils.route_whitelist import 
     ARGUMENT_SPEC,
     RouteWhitelistError,
     apply,
+    validate,
 )
 
 
@@ -219,6 +220,7 @@ def main():
         )
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
+        validate(module.params)
         client = get_api_client(module)
         result = apply(client, module.params)
     except RouteWhitelistError as exc:
