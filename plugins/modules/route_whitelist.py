@@ -221,12 +221,18 @@ def main():
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         validate(module.params)
+    except RouteWhitelistError as exc:
+        module.fail_json(msg=str(exc))
+    try:
         client = get_api_client(module)
+    except CoreException as exc:
+        module.fail_from_exception(exc)
+    except Exception as exc:  # pylint: disable=broad-except  # connection refused, TLS, ...
+        module.fail_json(msg="could not reach the Kubernetes API: %s" % exc, exception=traceback.format_exc())
+    try:
         result = apply(client, module.params)
     except RouteWhitelistError as exc:
         module.fail_json(msg=str(exc))
-    except CoreException as exc:
-        module.fail_from_exception(exc)
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)
