@@ -27,8 +27,19 @@ try:
         NotFoundError,
         ResourceNotFoundError,
     )
-except ImportError:  # pragma: no cover - reported by the module
-    ConflictError = DynamicApiError = NotFoundError = ResourceNotFoundError = Exception
+except ImportError:  # pragma: no cover - the module reports the missing library
+
+    class DynamicApiError(Exception):
+        pass
+
+    class ConflictError(DynamicApiError):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class ResourceNotFoundError(Exception):
+        pass
 
 API_VERSIONS = {
     "Route": "route.openshift.io/v1",

@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: htpasswd
 short_description: Build htpasswd content for NGINX basic authentication, idempotently
 version_added: 0.1.0
-author: CSC MLflow collection maintainers
+author:
+  - CSC MLflow collection maintainers (@CSCfi)
 description:
   - Computes the content of an htpasswd file from a list of users and passwords and the
     current content (for example decoded from an existing Secret), ready to be put in a

@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: route_whitelist
 short_description: Set, merge or clear the IP whitelist of OpenShift Routes or NGINX Ingresses
 version_added: 0.1.0
-author: CSC MLflow collection maintainers
+author:
+  - CSC MLflow collection maintainers (@CSCfi)
 description:
   - Manages the IP whitelist annotation of one or more existing Routes
     (C(haproxy.router.openshift.io/ip_whitelist), space-separated) or, on plain Kubernetes,
@@ -86,9 +87,11 @@ attributes:
     description: Shows the annotation of each object before and after.
   action_group:
     support: full
+    description: Use C(group/csc.mlflow.k8s) in C(module_defaults) to set the connection options once.
     membership: [csc.mlflow.k8s]
   platform:
     support: full
+    description: Runs wherever the kubernetes Python library can reach the API server.
     platforms: posix
 requirements:
   - kubernetes >= 24.2.0 (Python library)
