@@ -92,6 +92,16 @@ class Tools:
         return str((self.mlflow_old_venv if old else self.mlflow_venv) / "bin" / "python")
 
 
+def allow_traverse(path: Path, user: str) -> None:
+    """Let an unprivileged `user` reach `path`: add o+x to temp parents (not read)."""
+    for parent in path.resolve().parents:
+        if parent == Path("/") or str(parent) in ("/tmp", "/var/tmp"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o001)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,7 +148,8 @@ class Procs:
         if user:  # the process may reopen /dev/stdout or /dev/stderr (nginx does)
             shutil.chown(log, user)
         p = subprocess.Popen(argv, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, user=user, group=user, extra_groups=[] if user else None,
+                             start_new_session=True, user=user, group=_group_of(user) if user else None,
+                             extra_groups=[] if user else None,
                              cwd=cwd)
         fh.close()
         p.log = log  # type: ignore[attr-defined]
@@ -190,6 +201,12 @@ def stop_pid(pid: int, timeout: float = 20) -> None:
 
 
 # ----------------------------------------------------------- reading the cluster
+def _group_of(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
 def _b64(s: str) -> str:
     return base64.b64decode(s).decode()
 
@@ -396,6 +413,7 @@ class Postgres:
     def init(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
+        allow_traverse(self.root, "postgres")
         data = self.root / "data"
         if not (data / "PG_VERSION").exists():
             data.mkdir(parents=True, exist_ok=True)
@@ -406,7 +424,7 @@ class Postgres:
             os.chmod(pwfile, 0o600)
             subprocess.run([str(self.tools.pg_bin / "initdb"), "-D", str(data), "-U", self.user,
                             f"--pwfile={pwfile}", "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
-                            "-E", "UTF8", "--locale=C.UTF-8"], check=True, user="postgres", group="postgres",
+                            "-E", "UTF8", "--locale=C.UTF-8"], check=True, user="postgres", group=_group_of("postgres"),
                            extra_groups=[], capture_output=True, cwd="/")
             pwfile.unlink()
         (self.root / "sock").mkdir(exist_ok=True)
@@ -535,13 +553,18 @@ class Stack:
         """Run an init container / Job container's command locally (same argv and env)."""
         root = self.state / "run" / name
         root.mkdir(parents=True, exist_ok=True)
-        self.subs.paths.update(self.deployed.materialise_volumes(spec, container, root))
-        env = self.subs.env(self.deployed.env(container))
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, container, root))
+        env = subs.env(self.deployed.env(container))
         if self.pg is not None:  # `-h <postgresql service>` without a port: the local port
             env["PGPORT"] = str(self.pg.port)
-        argv = self.subs.argv(_cmd(container, env))
+        argv = subs.argv(_cmd(container, env))
         return subprocess.run(argv, env=local_env(env, venv or self.tools.mlflow_venv, home=root),
                               capture_output=True, text=True, timeout=timeout, cwd=root)
+
+    def local_subs(self, paths: dict[str, str] | None = None, ports: dict[int, int] | None = None) -> Substitutions:
+        """The stack's substitutions plus one container's mount paths / ports."""
+        return Substitutions(self.subs.namespace, dict(self.subs.services), {**self.subs.ports, **(ports or {})},
+                             {**self.subs.paths, **(paths or {})})
 
     def setup_bucket(self) -> None:
         """Run the deployment's own bucket set-up (init container that talks to MinIO)."""
@@ -565,15 +588,15 @@ class Stack:
         self.subs.ports[5000] = self.mlflow_port
         root = self.state / "mlflow"
         root.mkdir(parents=True, exist_ok=True)
-        self.subs.paths.update(self.deployed.materialise_volumes(spec, c, root))
-        env = self.subs.env(self.deployed.env(c))
-        argv = self.subs.argv(_cmd(c, env))
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root))
+        env = subs.env(self.deployed.env(c))
+        argv = subs.argv(_cmd(c, env))
         venv = self.tools.mlflow_old_venv if self.old else self.tools.mlflow_venv
         # the image's HOME/TMPDIR are the pod's writable paths; here: temp dirs
         tmp = root / "tmp"
         tmp.mkdir(exist_ok=True)
         env.setdefault("TMPDIR", str(tmp))
-        env["TMPDIR"] = self.subs(env["TMPDIR"])
+        env["TMPDIR"] = subs(env["TMPDIR"])
         p = self.procs.start("mlflow", argv, env=local_env(env, venv, home=root), cwd=root)
         wait_http(f"http://127.0.0.1:{self.mlflow_port}/health", 180, ok=lambda c: c == 200, proc=p)
 
@@ -585,14 +608,15 @@ class Stack:
         root = self.state / name
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o1777)  # nginx runs as an unprivileged user, like in the pod
+        allow_traverse(root, "nobody")
         os.chmod(root / "tmp", 0o1777)
         mounts = self.deployed.materialise_volumes(spec, c, root)
         port = free_port()
         listen = [p["containerPort"] for p in c.get("ports") or []] or [8080]
-        subs = Substitutions(self.subs.namespace, dict(self.subs.services),
-                             {**self.subs.ports, listen[0]: port,
-                              upstream_fixed: upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)},
-                             {**self.subs.paths, **mounts})
+        # the container's stdout/stderr -> files (an unprivileged nginx cannot reopen our pipes)
+        logs = {"/dev/stdout": str(root / "access.log"), "/dev/stderr": str(root / "error.log")}
+        subs = self.local_subs({**mounts, **logs}, {listen[0]: port, upstream_fixed:
+                                        upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)})
         for path in (Path(p) for p in mounts.values()):
             for f in ([path] if path.is_file() else path.rglob("*.conf")):
                 if f.is_file() and f.suffix == ".conf":
@@ -600,7 +624,7 @@ class Stack:
         main = root / "nginx.conf"
         main.write_text(self._nginx_main(mounts, root))
         argv = [str(self.tools.nginx), "-e", str(root / "error.log"), "-p", str(root), "-c", str(main)]
-        test = subprocess.run(argv + ["-t"], capture_output=True, text=True, user="nobody", group="nogroup",
+        test = subprocess.run(argv + ["-t"], capture_output=True, text=True, user="nobody", group=_group_of("nobody"),
                               extra_groups=[])
         if test.returncode != 0:
             raise RuntimeError(f"nginx config rejected: {test.stderr}")
@@ -702,10 +726,8 @@ class Stack:
         self.models_port = free_port()
         root = self.state / "models"
         root.mkdir(parents=True, exist_ok=True)
-        self.subs.paths.update(self.deployed.materialise_volumes(spec, c, root))
         ports = [p["containerPort"] for p in c.get("ports") or []] or [5001]
-        subs = Substitutions(self.subs.namespace, dict(self.subs.services), {**self.subs.ports, ports[0]: self.models_port},
-                             dict(self.subs.paths))
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root), {ports[0]: self.models_port})
         env = subs.env(self.deployed.env(c))
         argv = subs.argv(_cmd(c, env))
         p = self.procs.start("models", argv, env=local_env(env, self.tools.mlflow_venv, home=root), cwd=root)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make bench`: performance figures (not a test). See docs/PERFORMANCE.md.
+#   1. tests/bench/deploy_bench.py  deploy playbook timings on the test cluster
+#   2. tests/bench/stack_bench.py   running stack: NGINX proxy vs direct (latency, 1 GiB)
+# Starts the local test cluster when it is not running, and stops it again afterwards.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=$ROOT/.venv/bin/python
+started=
+if ! "$ROOT/tests/cluster/cluster.sh" status >/dev/null 2>&1; then
+  "$ROOT/tests/cluster/cluster.sh" up
+  started=1
+fi
+cleanup() { if [[ -n $started ]]; then "$ROOT/tests/cluster/cluster.sh" down || true; fi; }
+trap cleanup EXIT
+rc=0
+echo "== Deploy playbook =="
+"$PY" "$ROOT/tests/bench/deploy_bench.py" || rc=$?
+echo
+echo "== Running stack =="
+"$PY" "$ROOT/tests/bench/stack_bench.py" || rc=$?
+exit $rc
