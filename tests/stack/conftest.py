@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,33 @@ import pytest
 from harness import Deployed, Stack, Tools, deploy
 
 pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="session")
+def stack_cluster(request):
+    """The shared `cluster` fixture, or a private test cluster for this suite.
+
+    With CSC_MLFLOW_STACK_CLUSTER_DIR=<dir> the suite starts its own test cluster there
+    (tests/cluster/cluster.sh honours CSC_MLFLOW_CLUSTER_DIR) and stops it at the end, so
+    that other sessions starting/stopping the shared .cluster cannot pull it away.
+    """
+    private = os.environ.get("CSC_MLFLOW_STACK_CLUSTER_DIR")
+    if not private:
+        yield request.getfixturevalue("cluster")
+        return
+    import conftest as root  # tests/conftest.py
+
+    state = Path(private).resolve()
+    env = {**os.environ, "CSC_MLFLOW_CLUSTER_DIR": str(state)}
+    subprocess.run([str(root.CLUSTER_SH), "up"], cwd=root.REPO, check=True, env=env)
+    c = root.Cluster(state=state)
+    try:
+        yield c
+    finally:
+        try:
+            c.cleanup()
+        finally:
+            subprocess.run([str(root.CLUSTER_SH), "down"], cwd=root.REPO, check=False, env=env)
 
 
 @pytest.fixture(scope="session")
@@ -28,14 +56,14 @@ def tools() -> Tools:
 
 
 @pytest.fixture(scope="session")
-def deployment(cluster, tools) -> Deployment:
-    ns = cluster.fresh_namespace("stack")
-    return deploy(cluster, ns, mlflow_users=[{"name": "alice"}, {"name": "bob"}, {"name": "carol"}])
+def deployment(stack_cluster, tools) -> Deployment:
+    ns = stack_cluster.fresh_namespace("stack")
+    return deploy(stack_cluster, ns, mlflow_users=[{"name": "alice"}, {"name": "bob"}, {"name": "carol"}])
 
 
 @pytest.fixture(scope="session")
-def stack(cluster, deployment, tools, tmp_path_factory):
-    s = Stack(Deployed(cluster.api, deployment.namespace, deployment.app),
+def stack(stack_cluster, deployment, tools, tmp_path_factory):
+    s = Stack(Deployed(stack_cluster.api, deployment.namespace, deployment.app),
               tmp_path_factory.mktemp("stack"), tools)
     try:
         s.up()

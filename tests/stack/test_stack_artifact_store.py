@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from harness import Deployed, MinIO, Stack, deploy
+from harness import Deployed, MinIO, Stack, deploy, playbook
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -49,10 +49,10 @@ def _objects(minio: MinIO, bucket: str) -> list[str]:
     return [o["Key"] for o in minio.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
-def test_switch_to_allas_like_store(cluster, tools, tmp_path):
-    ns = cluster.fresh_namespace("store")
-    dep = deploy(cluster, ns)
-    stack = Stack(Deployed(cluster.api, ns, dep.app), tmp_path / "stack", tools)
+def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
+    ns = stack_cluster.fresh_namespace("store")
+    dep = deploy(stack_cluster, ns)
+    stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools)
     allas = MinIO(stack.procs, "allas", tmp_path / "allas", "allas" + secrets.token_hex(6),
                   secrets.token_urlsafe(24), tools)
     try:
@@ -63,7 +63,7 @@ def test_switch_to_allas_like_store(cluster, tools, tmp_path):
         allas.s3().create_bucket(Bucket=bucket)
         stack.subs.services[ALLAS_HOST] = allas.port
 
-        r = cluster.run_playbook("configure_artifact_store.yml", extra_vars={
+        r = playbook(stack_cluster, "configure_artifact_store.yml", extra_vars={
             "mlflow_namespace": ns, "mlflow_artifact_store": "allas",
             "mlflow_s3_endpoint_url": f"http://{ALLAS_HOST}:9000", "mlflow_s3_bucket": bucket,
             "mlflow_s3_access_key_id": allas.access_key, "mlflow_s3_secret_access_key": allas.secret_key})

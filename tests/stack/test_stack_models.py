@@ -6,6 +6,8 @@ import json
 import textwrap
 
 import pytest
+
+from harness import playbook
 import requests
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -27,12 +29,12 @@ TRAIN = textwrap.dedent("""
 """)
 
 
-def test_register_and_serve_model(cluster, deployment, stack):
+def test_register_and_serve_model(stack_cluster, deployment, stack):
     r = stack.run_client(TRAIN, timeout=600)
     out = json.loads([x for x in r.stdout.splitlines() if x.startswith("RESULT ")][-1][7:])
     assert str(out["version"]) == "1"
 
-    res = cluster.run_playbook("enable_models.yml", extra_vars={
+    res = playbook(stack_cluster, "enable_models.yml", extra_vars={
         "mlflow_namespace": deployment.namespace, "models_uri": "models:/stack-linear/1"})
     assert res.rc == 0, str(res)
     stack.deployed.refresh()

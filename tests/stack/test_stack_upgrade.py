@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from harness import Deployed, Stack, _versions, deploy
+from harness import Deployed, Stack, _versions, deploy, playbook
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -63,17 +63,17 @@ def _read(stack, run_id, old=False):
     return _result(stack.run_client(f"import sys; sys.argv = ['x', {run_id!r}]\n" + READ, old=old))
 
 
-def test_upgrade_keeps_everything_and_backup_restores(cluster, tools, tmp_path):
+def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_path):
     old_version = _versions()["MLFLOW_OLD_VERSION"]
-    ns = cluster.fresh_namespace("upgrade")
-    dep = deploy(cluster, ns, mlflow_version=old_version)
-    stack = Stack(Deployed(cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
+    ns = stack_cluster.fresh_namespace("upgrade")
+    dep = deploy(stack_cluster, ns, mlflow_version=old_version)
+    stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
     try:
         stack.up()
         written = _result(stack.run_client(WRITE, old=True))
         assert written["version"] == old_version
 
-        r = cluster.run_playbook("deploy.yml", extra_vars={**dep.extra_vars, "mlflow_version": "3.17.2"})
+        r = playbook(stack_cluster, "deploy.yml", extra_vars={**dep.extra_vars, "mlflow_version": "3.17.2"})
         assert r.rc == 0, str(r)
         stack.deployed.refresh()
 

@@ -120,12 +120,12 @@ def test_foreign_host_header_is_refused(stack):
     assert bad.status_code == 403 and "Invalid Host header" in bad.text, (bad.status_code, bad.text)
 
 
-def test_removed_user_is_refused(cluster, stack, deployment):
+def test_removed_user_is_refused(stack_cluster, stack, deployment):
     users = stack.users()
     assert "carol" in users
     carol_pw = users["carol"]
     assert requests.get(f"{stack.tracking_uri}/version", auth=("carol", carol_pw), timeout=10).status_code == 200
-    deploy(cluster, deployment.namespace, **{**deployment.extra_vars,
+    deploy(stack_cluster, deployment.namespace, **{**deployment.extra_vars,
                                              "mlflow_users": [{"name": "alice"}, {"name": "bob"}]})
     stack.deployed.refresh()
     stack.procs.stop("nginx")
