@@ -177,10 +177,16 @@ class Cluster:
 
     def get_json(self, path: str) -> dict:
         """GET a raw API path (e.g. ``/api/v1/namespaces``) and return the decoded JSON."""
-        resp = self.api.call_api(
-            path, "GET", response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True
+        from kubernetes.client.exceptions import ApiException
+
+        req = self.api.param_serialize(
+            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
         )
-        return resp
+        resp = self.api.call_api(*req)
+        resp.read()
+        if not 200 <= resp.status < 300:
+            raise ApiException(status=resp.status, reason=resp.reason, body=resp.data)
+        return json.loads(resp.data)
 
     def kubectl_run(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """Run kubectl with the admin kubeconfig."""

@@ -75,7 +75,7 @@ EOF
 start_bg() {  # start_bg <component> <argv...>
   local name="$1"; shift
   # setsid: own process group, so nothing here receives the caller's signals.
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -448,6 +448,10 @@ EOF
   [[ "$out" == "edge probe-default.$ROUTER_DOMAIN" ]]
 }
 
+token_ready() {
+  [[ -n "$(kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' 2>/dev/null)" ]]
+}
+
 # ------------------------------------------------------------------ commands
 cmd_up() {
   load_tools
@@ -500,7 +504,12 @@ cmd_up() {
     --authorization-mode RBAC \
     --endpoint-reconciler-type none \
     --admission-control-config-file "$STATE/admission.yaml" \
-    --enable-priority-and-fairness=false --profiling=false
+    --enable-priority-and-fairness=false --profiling=false \
+    --feature-gates WatchList=false
+  # WatchList=false: with it on, the apiserver turns every watch from resourceVersion 0
+  # into a streaming watch-list, which needs etcd progress notifications that Debian's
+  # etcd 3.4 lacks: such watches fail at once and clients (kwok, python) only see
+  # changes on their next re-list, tens of seconds later.
   wait_for 60 kube-apiserver api_ready
 
   start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" \
@@ -526,10 +535,12 @@ cmd_up() {
   kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io >/dev/null
   bootstrap_objects | kc apply --server-side -f - >/dev/null
   wait_for 60 "the Route admission policy" route_probe
-  wait_for 60 "the admin ServiceAccount token" \
-    test -n "$(kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' 2>/dev/null)"
+  wait_for 60 "the admin ServiceAccount token" token_ready
   (umask 077; kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' | base64 -d >"$STATE/token")
   wait_for 60 "node kwok-node-0 Ready" kc wait --for condition=Ready --timeout 1s node/kwok-node-0
+  # The apiserver taints every new node not-ready; the node lifecycle controller (disabled:
+  # kwok sends no heartbeats we need) would lift it once Ready. Lift it here.
+  kc taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
   wait_for 60 "ServiceAccount default/default" kc -n default get serviceaccount default
   for c in "${COMPONENTS[@]}"; do pid_alive "$c" || die "$c exited (see $LOGS/$c.log)"; done
   cat >"$STATE/env" <<EOF
@@ -583,9 +594,15 @@ cmd_env() {
     "$(<"$STATE/server")" "$STATE/ca.crt" "$STATE/token"
 }
 
+lock() {  # one up/down at a time (several engineers / test sessions share .cluster)
+  mkdir -p "$STATE"
+  exec 8>"$STATE/.lock"
+  flock 8
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock; cmd_up ;;
+  down) lock; cmd_down ;;
   env) cmd_env ;;
   status) load_tools; api_ready ;;
   *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
