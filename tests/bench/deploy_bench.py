@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Deploy playbook benchmark (not a test).
+
+On the local test cluster, one run each of:
+  1. cold `deploy.yml` into an empty namespace;
+  2. the same `deploy.yml` again (no-op re-run);
+  3. the lower bound: `kubectl apply --server-side` of the SAME objects (read back from
+     namespace 1, server-set fields stripped) into another empty namespace, plus the same
+     readiness waits (Deployments Available, PVCs Bound) -- cold, then again (no-op).
+
+Prints wall times and the ratios playbook / lower bound. Target (docs/PERFORMANCE.md):
+no-op re-run within 3x the no-op lower bound.
+
+    .venv/bin/python tests/bench/deploy_bench.py [--json out.json] [--keep]
+
+Reuses a running cluster (`make cluster-up`) or starts one and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from conftest import CLUSTER_SH, STATE, Cluster, _kubeconfig_answers, _start_cluster  # noqa: E402
+
+APP = "bench"
+KINDS = [
+    "secrets", "configmaps", "persistentvolumeclaims", "services", "networkpolicies.networking.k8s.io",
+    "deployments.apps", "routes.route.openshift.io", "serviceaccounts", "roles.rbac.authorization.k8s.io",
+    "rolebindings.rbac.authorization.k8s.io", "jobs.batch", "ingresses.networking.k8s.io",
+]
+STRIP_META = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+              "ownerReferences", "finalizers", "namespace")
+STRIP_ANNOT_PREFIX = ("deployment.kubernetes.io/", "pv.kubernetes.io/", "volume.beta.kubernetes.io/",
+                      "volume.kubernetes.io/", "kubectl.kubernetes.io/last-applied-configuration")
+
+
+def clean(obj: dict) -> dict:
+    obj = dict(obj)
+    obj.pop("status", None)
+    meta = {k: v for k, v in obj["metadata"].items() if k not in STRIP_META}
+    ann = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith(STRIP_ANNOT_PREFIX)}
+    if ann:
+        meta["annotations"] = ann
+    else:
+        meta.pop("annotations", None)
+    obj["metadata"] = meta
+    spec = dict(obj.get("spec") or {})
+    kind = obj["kind"]
+    if kind == "Service":
+        for k in ("clusterIP", "clusterIPs"):
+            spec.pop(k, None)
+    elif kind == "PersistentVolumeClaim":
+        spec.pop("volumeName", None)
+    elif kind == "Route":
+        spec.pop("host", None)  # generated again in the other namespace
+    elif kind == "Job":
+        return {}
+    if spec:
+        obj["spec"] = spec
+    return obj
+
+
+def stack_objects(cluster: Cluster, ns: str) -> list[dict]:
+    out = cluster.kubectl_run("-n", ns, "get", ",".join(KINDS), "-l", f"app.kubernetes.io/instance={APP}",
+                              "-o", "json").stdout
+    return [o for o in (clean(i) for i in json.loads(out)["items"]) if o]
+
+
+def timed(fn) -> float:
+    t = time.monotonic()
+    fn()
+    return time.monotonic() - t
+
+
+def kubectl_apply_and_wait(cluster: Cluster, ns: str, objs: list[dict]) -> None:
+    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objs})
+    cluster.kubectl_run("-n", ns, "apply", "--server-side", "--field-manager=bench", "-f", "-", input=doc)
+    cluster.kubectl_run("-n", ns, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc", "--all", "--timeout=120s")
+    cluster.kubectl_run("-n", ns, "wait", "--for=condition=Available", "deployments", "--all", "--timeout=120s")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the benchmark namespaces")
+    args = ap.parse_args()
+
+    started = False
+    if not _kubeconfig_answers(STATE / "kubeconfig"):
+        _start_cluster()
+        started = True
+    cluster = Cluster()
+    try:
+        ns1 = cluster.fresh_namespace("bench-pb")
+        ns2 = cluster.fresh_namespace("bench-kc")
+        ev = {
+            "mlflow_namespace": ns1,
+            "mlflow_app_name": APP,
+            "mlflow_route_whitelist": ["192.0.2.0/24"],
+            "mlflow_users": [{"name": "bench", "password": "bench-Passw0rd-123"}],
+        }
+        cold = cluster.run_playbook("deploy.yml", ev)
+        if cold.rc != 0:
+            print(cold, file=sys.stderr)
+            return 1
+        noop = cluster.run_playbook("deploy.yml", ev)
+        if noop.rc != 0 or noop.changed != 0:
+            print(f"WARNING: re-run not a no-op: {noop.recap}", file=sys.stderr)
+        objs = stack_objects(cluster, ns1)
+        kc_cold = timed(lambda: kubectl_apply_and_wait(cluster, ns2, objs))
+        kc_noop = timed(lambda: kubectl_apply_and_wait(cluster, ns2, objs))
+        fig = {
+            "objects": len(objs),
+            "kinds": sorted({o["kind"] for o in objs}),
+            "deploy_cold_s": round(cold.seconds, 2),
+            "deploy_noop_s": round(noop.seconds, 2),
+            "deploy_noop_changed": noop.changed,
+            "deploy_tasks_ok": noop.recap.get("ok"),
+            "kubectl_cold_s": round(kc_cold, 2),
+            "kubectl_noop_s": round(kc_noop, 2),
+            "ratio_cold": round(cold.seconds / kc_cold, 2),
+            "ratio_noop": round(noop.seconds / kc_noop, 2),
+        }
+        print(f"objects applied: {fig['objects']} ({', '.join(fig['kinds'])})")
+        print(f"{'':34}{'wall s':>8}{'ratio':>8}")
+        print(f"{'deploy.yml cold':34}{cold.seconds:8.2f}{fig['ratio_cold']:8.2f}")
+        print(f"{'kubectl apply --server-side cold':34}{kc_cold:8.2f}{1:8.2f}")
+        print(f"{'deploy.yml no-op re-run':34}{noop.seconds:8.2f}{fig['ratio_noop']:8.2f}")
+        print(f"{'kubectl apply --server-side no-op':34}{kc_noop:8.2f}{1:8.2f}")
+        print(f"no-op re-run: recap {noop.recap}; target ratio <= 3: "
+              f"{'MET' if fig['ratio_noop'] <= 3 else 'NOT MET'}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(fig, indent=2) + "\n")
+        if not args.keep:
+            cluster.cleanup()
+        return 0
+    finally:
+        if started:
+            subprocess.run([str(CLUSTER_SH), "down"], cwd=REPO, check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
