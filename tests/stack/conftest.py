@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,12 @@ def stack_cluster(request):
     if not private:
         yield request.getfixturevalue("cluster")
         return
-    import conftest as root  # tests/conftest.py
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_csc_root_conftest", Path(__file__).parents[1] / "conftest.py")
+    root = importlib.util.module_from_spec(spec)  # tests/conftest.py: Cluster, CLUSTER_SH
+    sys.modules[spec.name] = root
+    spec.loader.exec_module(root)
 
     state = Path(private).resolve()
     env = {**os.environ, "CSC_MLFLOW_CLUSTER_DIR": str(state)}

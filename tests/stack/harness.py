@@ -361,8 +361,10 @@ class Substitutions:
             s = re.sub(rf"(--port[= ]|-p )(?:(?:127\.0\.0\.1|0\.0\.0\.0|\[::\]):)?{fixed}(?!\d)", rf"\g<1>{port}", s)
             s = re.sub(rf"(listen\s+)(?:(?:127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):)?{fixed}(?!\d)",
                        rf"\g<1>127.0.0.1:{port}", s)
-        for mount, local in sorted(self.paths.items(), key=lambda kv: -len(kv[0])):
-            s = re.sub(rf"(?<![\w/.-]){re.escape(mount)}(?=[/\s;\"':]|$)", local, s)
+        if self.paths:  # one pass: a replaced path is not matched again (e.g. /tmp inside it)
+            mounts = sorted(self.paths, key=len, reverse=True)
+            alt = "|".join(re.escape(m) for m in mounts)
+            s = re.sub(rf"(?<![\w/.-])({alt})(?=[/\s;\"':]|$)", lambda m: self.paths[m.group(1)], s)
         # every server binds loopback only
         s = s.replace("0.0.0.0", "127.0.0.1")
         return s

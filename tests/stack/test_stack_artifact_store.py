@@ -13,6 +13,7 @@ import secrets
 import textwrap
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from harness import Deployed, MinIO, Stack, deploy, playbook
 
@@ -49,6 +50,25 @@ def _objects(minio: MinIO, bucket: str) -> list[str]:
     return [o["Key"] for o in minio.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
+def _migrate_env(old: dict, new: dict) -> dict:
+    """SRC_/DST_ settings of the copy Job, from the tracking container's env before/after."""
+    env = {}
+    for side, e in (("SRC", old), ("DST", new)):
+        env.update({f"{side}_ENDPOINT_URL": e["MLFLOW_S3_ENDPOINT_URL"], f"{side}_BUCKET": e["S3_BUCKET"],
+                    f"{side}_PREFIX": e.get("S3_PREFIX", ""), f"{side}_AWS_ACCESS_KEY_ID": e["AWS_ACCESS_KEY_ID"],
+                    f"{side}_AWS_SECRET_ACCESS_KEY": e["AWS_SECRET_ACCESS_KEY"],
+                    f"{side}_CHECKSUM_WHEN_REQUIRED":
+                        str(e.get("AWS_REQUEST_CHECKSUM_CALCULATION") == "when_required").lower()})
+    return env
+
+
+def _with_env(container: dict, env: dict) -> dict:
+    c = dict(container)
+    c.pop("envFrom", None)
+    c["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return c
+
+
 def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
     ns = stack_cluster.fresh_namespace("store")
     dep = deploy(stack_cluster, ns)
@@ -58,6 +78,7 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
     try:
         stack.up()
         old = _run(stack, LOG, "before.txt")
+        before = stack.deployed.env(stack.mlflow_container()[1])
         allas.start()
         bucket = "allas-bucket"
         allas.s3().create_bucket(Bucket=bucket)
@@ -75,7 +96,13 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
         jobs = [(n, s) for n, s in stack.deployed.job_specs() if "migrate" in json.dumps(s)]
         assert jobs, "configure_artifact_store.yml created no artifact copy Job"
         name, spec = jobs[-1]
-        res = stack.run_container_once(spec, spec["containers"][0], name)
+        container = spec["containers"][0]
+        try:
+            stack.deployed.env(container)
+        except ApiException as e:  # the role deletes the Job's Secret once the Job is done
+            assert e.status == 404
+            container = _with_env(container, _migrate_env(before, stack.deployed.env(stack.mlflow_container()[1])))
+        res = stack.run_container_once(spec, container, name)
         assert res.returncode == 0, res.stdout + res.stderr
         summary = json.loads(res.stdout.strip().splitlines()[-1])
         assert summary["ok"] and summary["objects"] >= 1, summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import requests
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -21,24 +22,25 @@ def test_ui_shows_experiment(stack, tools):
             mlflow.log_metric("seen", 1.0)
     """))
     user, pw = next(iter(stack.users().items()))
+    assert requests.get(stack.tracking_uri + "/", timeout=10).status_code == 401  # no credentials
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(tools.chromium), headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
-            # without credentials: refused
-            ctx = browser.new_context()
-            resp = ctx.new_page().goto(stack.tracking_uri + "/", timeout=60_000)
-            assert resp.status == 401
-            ctx.close()
             ctx = browser.new_context(http_credentials={"username": user, "password": pw})
             page = ctx.new_page()
             errors = []
             page.on("response", lambda r: errors.append((r.status, r.url)) if r.status >= 400 else None)
             resp = page.goto(stack.tracking_uri + "/#/experiments", timeout=120_000)
             assert resp.status == 200
-            page.get_by_text(name).first.wait_for(timeout=120_000)
-            page.get_by_text(name).first.click()
-            page.get_by_text("from-a-test").first.wait_for(timeout=120_000)
+            try:
+                page.get_by_text(name).first.wait_for(timeout=120_000)
+                page.get_by_text(name).first.click()
+                page.get_by_text("from-a-test").first.wait_for(timeout=120_000)
+            except Exception:
+                page.screenshot(path=str(stack.state / "browser.png"))
+                raise AssertionError(f"UI did not show the run; HTTP errors {errors}; "
+                                     f"screenshot {stack.state / 'browser.png'}; text: {page.inner_text('body')[:2000]}")
             assert not [e for e in errors if e[0] in (401, 403)], errors
             ctx.close()
         finally:
