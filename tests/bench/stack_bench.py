@@ -8,7 +8,7 @@ From one run on this machine, side by side:
 Targets: proxy overhead < 10 % on metric logging; uploads >= 80 % of direct throughput.
 
 The stack is deployed with playbooks/deploy.yml into namespace `bench-stack` of the
-running test cluster (.cluster/kubeconfig) and started by tests/stack/harness.py.
+running test cluster (.cluster/kubeconfig, or $CSC_MLFLOW_CLUSTER_DIR/kubeconfig) and started by tests/stack/harness.py.
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def make_big(path: Path, mib: int) -> None:
 def main() -> int:
     from kubernetes import config
 
-    kubeconfig = str(REPO / ".cluster" / "kubeconfig")
+    kubeconfig = str(Path(os.environ.get("CSC_MLFLOW_CLUSTER_DIR", REPO / ".cluster")) / "kubeconfig")
     venv_bin = REPO / ".venv" / "bin"
-    env = {**os.environ, "KUBECONFIG": kubeconfig, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    env = {**os.environ, "KUBECONFIG": kubeconfig, "K8S_AUTH_KUBECONFIG": kubeconfig,
+           "PATH": f"{venv_bin}:{os.environ['PATH']}"}
     subprocess.run([str(venv_bin / "python"), "-c", "pass"], check=True)
     kc = [str(venv_bin / "python"), "-c",
           "import sys,kubernetes as k; k.config.load_kube_config(sys.argv[1]); c=k.client.CoreV1Api();"
