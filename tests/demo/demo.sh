@@ -29,7 +29,8 @@ up() {
     touch "$DEMO/cluster-started"
   fi
   eval "$("$ROOT/tests/cluster/cluster.sh" env)"
-  export KUBECONFIG=$ROOT/.cluster/kubeconfig
+  export KUBECONFIG=${CSC_MLFLOW_CLUSTER_DIR:-$ROOT/.cluster}/kubeconfig
+  export K8S_AUTH_KUBECONFIG=$KUBECONFIG
   kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS" >/dev/null
 
   log "ansible-playbook playbooks/deploy.yml -i inventories/local -e mlflow_namespace=$NS (log: .demo/deploy.log)"
