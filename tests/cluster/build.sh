@@ -21,7 +21,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 K8S_VERSION="v1.36.3"
 KWOK_VERSION="v0.8.0"
 # github.com/openshift/api publishes no tags for Go modules; pin a pseudo-version.
-OPENSHIFT_API_VERSION="v0.0.0-20260922100147-3a6e03c5a473"
+OPENSHIFT_API_VERSION="v0.0.0-20260813212709-d4bb0b443cb8"
 
 CACHE="${CSC_MLFLOW_CACHE:-$HOME/.cache/csc-mlflow}"
 K8S_BIN="$CACHE/bin/kubernetes-$K8S_VERSION"
