@@ -120,6 +120,7 @@ def _kubeconfig_answers(kubeconfig: Path) -> bool:
             capture_output=True,
             text=True,
             timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -283,7 +284,8 @@ class Cluster:
                 ev.flush()
                 cmd += ["-e", f"@{ev.name}"]
             start = time.monotonic()
-            proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
             seconds = time.monotonic() - start
         return PlaybookResult(
             rc=proc.returncode,

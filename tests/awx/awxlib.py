@@ -48,6 +48,7 @@ def render_config(tmp_dir: Path, extra_vars: dict | None = None) -> dict:
         capture_output=True,
         text=True,
         env={"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(tmp_dir), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(out.read_text())

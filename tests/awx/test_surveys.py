@@ -79,7 +79,12 @@ def test_survey_matches_schema(template):
         (lambda s: s["spec"][0].update(type="checkbox"), "is not one of"),
         (lambda s: s["spec"][0].update(required="yes"), "is not of type 'boolean'"),
         (lambda s: s["spec"].append({"type": "multiplechoice", "question_name": "q", "variable": "v", "required": True}), "'choices' is a required property"),
-        (lambda s: s["spec"].append({"type": "integer", "question_name": "q", "variable": "v", "required": True, "min": 0, "max": 9, "default": "3"}), "is not valid under any of the given schemas"),
+        (
+            lambda s: s["spec"].append(
+                {"type": "integer", "question_name": "q", "variable": "v", "required": True, "min": 0, "max": 9, "default": "3"}
+            ),
+            "is not valid under any of the given schemas",
+        ),
         (lambda s: s.update(spec=[]), "should be non-empty"),
         (lambda s: s.pop("description"), "'description' is a required property"),
     ],

@@ -251,7 +251,10 @@ def test_change_password_rolls_only_tracking(cluster, st):
     users_after = secret_values(get(cluster, "Secret", ns, f"{a}-users"))
     assert users_after.get("bob") == users_before.get("bob"), "bob's generated password changed"
     ht_after = secret_values(get(cluster, "Secret", ns, f"{a}-htpasswd"))["htpasswd"]
-    bob_line = lambda t: [ln for ln in t.splitlines() if ln.startswith("bob:")]  # noqa: E731
+
+    def bob_line(text):
+        return [ln for ln in text.splitlines() if ln.startswith("bob:")]
+
     assert bob_line(ht_after) == bob_line(ht_before), "bob's hash was rewritten"
     assert [ln for ln in ht_after.splitlines() if ln.startswith("alice:")] != \
         [ln for ln in ht_before.splitlines() if ln.startswith("alice:")]
@@ -478,10 +481,11 @@ def test_undeploy_purge_removes_everything(cluster, st):
     ns = st.ns
     r = cluster.run_playbook("undeploy.yml", {**st.vars, "mlflow_purge": True})
     assert r.rc == 0, str(r)
+
     def leftovers():
         snap = cluster.snapshot(ns)
-        return sorted(k for k in snap if not k.startswith(("Event/", "ConfigMap/kube-root-ca.crt", "ServiceAccount/default",
-                                                            "Endpoints/", "EndpointSlice/")))
+        system = ("Event/", "ConfigMap/kube-root-ca.crt", "ServiceAccount/default", "Endpoints/", "EndpointSlice/")
+        return sorted(k for k in snap if not k.startswith(system))
     wait_until(lambda: leftovers() == [], 60, what=f"namespace empty (left: {leftovers()})")
     # the volumes went too (reclaim policy Delete)
     pvs = cluster.get_json("/api/v1/persistentvolumes").get("items", [])
