@@ -197,7 +197,9 @@ def apply(client, params):
     out = dict(
         changed=changed,
         annotation_key=key,
-        results=results,
+        # not `results`: Ansible reserves that key for loop aggregates (the default
+        # callback then looks for per-item diffs in it and shows none)
+        objects=results,
         whitelist=results[0]["whitelist"] if results else [],
     )
     out["diff"] = dict(

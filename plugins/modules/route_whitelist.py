@@ -153,8 +153,8 @@ annotation_key:
   returned: success
   type: str
   sample: haproxy.router.openshift.io/ip_whitelist
-results:
-  description: One item per object.
+objects:
+  description: One item per object (named so because Ansible reserves C(results) for loops).
   returned: success
   type: list
   elements: dict

@@ -106,7 +106,7 @@ def test_set_is_normalised_and_idempotent(cluster, objects, tmp_path):
     r, res = run(cluster, ns, runs, tmp_path)
     assert r[0]["changed"] is True
     assert r[0]["whitelist"] == ["10.0.0.0/24", "192.0.2.1", "2001:db8::1"]
-    assert [x["before"] for x in r[0]["results"]] == [None, "10.1.1.1,10.2.2.2"]
+    assert [x["before"] for x in r[0]["objects"]] == [None, "10.1.1.1,10.2.2.2"]
     for name in ("r1", "r2"):
         assert objects.annotation(name) == "10.0.0.0/24 192.0.2.1 2001:db8::1"
     rvs = {n: objects.rv(n) for n in ("r1", "r2")}
@@ -126,7 +126,7 @@ def test_merged_adds_without_removing(cluster, objects, tmp_path):
     ]
     r, _res = run(cluster, ns, runs, tmp_path)
     assert [x["changed"] for x in r] == [True, True, False, True]
-    assert r[1]["results"][0]["after"] == "10.0.0.0/8 10.3.0.0/16 203.0.113.7"
+    assert r[1]["objects"][0]["after"] == "10.0.0.0/8 10.3.0.0/16 203.0.113.7"
     assert objects.annotation("r1") == "10.0.0.0/8 203.0.113.7"  # collapse folded the /16s into the /8
 
 
@@ -135,7 +135,7 @@ def test_check_mode_and_diff_change_nothing(cluster, objects, tmp_path):
     run(cluster, ns, [{"name": "r1", "whitelist": "10.0.0.1"}], tmp_path)
     rv = objects.rv("r1")
     r, res = run(cluster, ns, [{"name": "r1", "whitelist": "10.0.0.2"}], tmp_path, check=True, diff=True)
-    assert r[0]["changed"] is True and r[0]["results"][0]["after"] == "10.0.0.2"
+    assert r[0]["changed"] is True and r[0]["objects"][0]["after"] == "10.0.0.2"
     assert "-Route/r1: 10.0.0.1" in res.stdout and "+Route/r1: 10.0.0.2" in res.stdout
     assert objects.annotation("r1") == "10.0.0.1" and objects.rv("r1") == rv
 
