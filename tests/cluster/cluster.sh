@@ -588,8 +588,10 @@ cmd_env() {
   [[ -s "$STATE/server" ]] || die "cluster is not up (tests/cluster/cluster.sh up)"
   load_tools
   printf 'export KUBECONFIG=%q\n' "$STATE/kubeconfig"
+  # shellcheck disable=SC2016  # $PATH / $(cat) are for the shell that evaluates this output
   printf 'export PATH=%q:"$PATH"\n' "$K8S_BIN"
   printf '# AWX-style credentials instead of a kubeconfig:\n'
+  # shellcheck disable=SC2016
   printf '# export K8S_AUTH_HOST=%q K8S_AUTH_SSL_CA_CERT=%q K8S_AUTH_API_KEY="$(cat %q)"\n' \
     "$(<"$STATE/server")" "$STATE/ca.crt" "$STATE/token"
 }

@@ -31,6 +31,17 @@ PYTHON_VERSION="${SANITY_PYTHON:-3.11}"
 
 [ -x "$VENV/bin/ansible-test" ] || { echo "run 'make setup' first ($VENV/bin/ansible-test missing)" >&2; exit 2; }
 
+# The shellcheck sanity test is skipped (a mere warning) without the program.
+if ! command -v shellcheck >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    { apt-get install -y --no-install-recommends shellcheck \
+      || { apt-get update && apt-get install -y --no-install-recommends shellcheck; }; } >/dev/null \
+      || echo "WARNING: could not install shellcheck; its sanity test will be skipped" >&2
+  else
+    echo "WARNING: shellcheck not found (apt-get install shellcheck); its sanity test will be skipped" >&2
+  fi
+fi
+
 core_version="$("$PY" -c 'from ansible.release import __version__; print(__version__)')"
 pip_version="$("$PY" - <<'PYEOF'
 import re, pathlib, ansible_test
