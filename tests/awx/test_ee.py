@@ -116,4 +116,4 @@ def test_context_carries_the_collection(context):
     assert any(n.startswith("roles/mlflow/tasks/") for n in names)
     # nothing of the developer's machine in the collection
     for n in names:
-        assert not n.startswith((".venv", ".cluster", ".git/", "build/", ".ansible", ".pytest_cache", ".demo")), n
+        assert not n.startswith((".venv", ".cluster", ".git/", "build/", ".ansible/", ".pytest_cache", ".demo")), n
