@@ -180,9 +180,16 @@ class Cluster:
         """GET a raw API path (e.g. ``/api/v1/namespaces``) and return the decoded JSON."""
         from kubernetes.client.exceptions import ApiException
 
-        req = self.api.param_serialize(
-            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
-        )
+        headers = {"Accept": "application/json"}
+        if not hasattr(self.api, "param_serialize"):
+            # kubernetes <= 35 and >= 36.0.3 (older generator): raises ApiException itself
+            resp = self.api.call_api(
+                path, "GET", header_params=headers, auth_settings=["BearerToken"],
+                _preload_content=False, _return_http_data_only=True,
+            )
+            return json.loads(resp.data)
+        # kubernetes 36.0.0-36.0.2 and 37 (newer generator)
+        req = self.api.param_serialize("GET", path, header_params=headers, auth_settings=["BearerToken"])
         resp = self.api.call_api(*req)
         resp.read()
         if not 200 <= resp.status < 300:
