@@ -44,7 +44,7 @@ up() {
   url=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tracking_uri"])' "$DEMO/stack.json")
   user=$(kubectl -n "$NS" get secret "$APP-users" -o jsonpath='{.data}' |
          "$PY" -c 'import json,sys; print(sorted(json.load(sys.stdin))[0])')
-  pwcmd="kubectl --kubeconfig $KUBECONFIG -n $NS get secret $APP-users -o jsonpath='{.data.$user}' | base64 -d"
+  pwcmd="$(command -v kubectl) --kubeconfig $KUBECONFIG -n $NS get secret $APP-users -o jsonpath='{.data.$user}' | base64 -d"
   {
     echo "export MLFLOW_TRACKING_URI=$url"
     echo "export MLFLOW_TRACKING_USERNAME=$user"
