@@ -94,20 +94,26 @@ class Job:
         return {o.metadata.name: o for o in res.get(namespace=self.namespace).items}
 
     def secret_values(self):
-        values = set()
-        for s in self.objects("Secret").values():
-            for v in (s.data or {}).values():
+        """{value: "Secret/key"} of every Secret value (and htpasswd/env-style line parts)."""
+        values = {}
+        for name, s in self.objects("Secret").items():
+            for k, v in (s.data or {}).to_dict().items():
+                if k.lower().endswith(("user", "username")):
+                    continue  # user names are printed on purpose (e.g. MLFLOW_TRACKING_USERNAME = <app>-models)
                 text = base64.b64decode(v).decode(errors="replace")
-                values.add(text)
-                values.update(line.split(":", 1)[-1] for line in text.splitlines() if ":" in line)
-                values.update(line.split("=", 1)[-1] for line in text.splitlines() if "=" in line)
-        return {v.strip() for v in values if len(v.strip()) >= 8}
+                parts = [text]
+                parts += [line.split(":", 1)[-1] for line in text.splitlines() if ":" in line]
+                parts += [line.split("=", 1)[-1] for line in text.splitlines() if "=" in line]
+                for part in parts:
+                    if len(part.strip()) >= 8:
+                        values[part.strip()] = f"Secret/{name}[{k}]"
+        return values
 
     def assert_no_secrets_in_output(self, extra=()):
-        secrets = self.secret_values() | set(extra) | {self.cluster.token}
+        secrets = {**self.secret_values(), **{v: "extra var" for v in extra}, self.cluster.token: "the token"}
         for out in self.outputs:
-            leaked = [s[:4] + "..." for s in secrets if s in out]
-            assert not leaked, f"secret values in the job output: {leaked}"
+            leaked = sorted({where for value, where in secrets.items() if value in out})
+            assert not leaked, f"secret values in the job output, from: {leaked}"
 
 
 def replicas(job, name):
@@ -120,59 +126,59 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
 
     # Deploy with the survey's defaults
     r = job.run("playbooks/deploy.yml")
-    assert r.rc == 0 and r.failed == 0, r
+    assert r.rc == 0 and r.failed == 0, str(r)
     deployments = job.objects("Deployment", "apps/v1")
     assert {APP, f"{APP}-postgresql", f"{APP}-minio", f"{APP}-models"} <= set(deployments), sorted(deployments)
     route = job.objects("Route", "route.openshift.io/v1")[APP]
     annotations = route.metadata.annotations or {}
     assert annotations.get("haproxy.router.openshift.io/ip_whitelist") == "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16"
     users = job.objects("Secret")[f"{APP}-users"]
-    assert set(users.data) == {"mlflow"}
+    assert set(users.data.to_dict()) == {"mlflow"}
     # the job output ends with a summary naming the endpoint
-    assert route.spec.host and route.spec.host in r.stdout.rsplit("TASK [", 1)[-1], r
+    assert route.spec.host and route.spec.host in r.stdout.rsplit("TASK [", 1)[-1], str(r)
     first = cluster.snapshot(ns)
 
     # The same answers again: nothing changes (string answers are idempotent)
     r = job.run("playbooks/deploy.yml")
-    assert r.rc == 0 and r.changed == 0, r
+    assert r.rc == 0 and r.changed == 0, str(r)
     assert cluster.snapshot(ns) == first
 
     # Enable models (the one required answer without a default)
     r = job.run("playbooks/enable_models.yml", {"mlflow_models_uri": "models:/iris/1"})
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
     assert job.objects("ConfigMap")["models-cfg"].data["MODELS_URI"] == "models:/iris/1"
     assert replicas(job, f"{APP}-models") == 1
 
     # Disable models: AWX-style inventory and a credential with verify_ssl off
     r = job.run("playbooks/disable_models.yml", verify_ssl=False, awx_inventory=True)
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
     assert replicas(job, f"{APP}-models") == 0
 
     # Artifact store: survey defaults (allas) with the bucket and keys a user types in
     keys = {"mlflow_s3_access_key_id": "AKIAAWXTEST0001", "mlflow_s3_secret_access_key": "s3cr3t-AWX-test-Key-0001"}
     r = job.run("playbooks/configure_artifact_store.yml", {"mlflow_s3_bucket": "awx-bucket", "mlflow_artifact_migrate": "false", **keys})
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
     s3 = job.objects("Secret").get(f"{APP}-s3")
     assert s3 is not None
     # ... and back to the in-cluster MinIO
     r = job.run("playbooks/configure_artifact_store.yml", {"mlflow_artifact_store": "minio", "mlflow_artifact_migrate": "false"})
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
 
     job.assert_no_secrets_in_output(extra=keys.values())
 
     # Undeploy: a wrong confirmation changes nothing
     before = cluster.snapshot(ns)
     r = job.run("playbooks/undeploy.yml", {"mlflow_confirm_undeploy": "not-" + APP})
-    assert r.rc != 0, r
+    assert r.rc != 0, str(r)
     assert cluster.snapshot(ns) == before
     # purge chosen without its own confirmation: nothing changes either
     r = job.run("playbooks/undeploy.yml", {"mlflow_confirm_undeploy": APP, "mlflow_purge": "true"})
-    assert r.rc != 0, r
+    assert r.rc != 0, str(r)
     assert cluster.snapshot(ns) == before
 
     # Confirmed undeploy (purge keeps its default "false"): data stays
     r = job.run("playbooks/undeploy.yml", {"mlflow_confirm_undeploy": APP})
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
     assert not job.objects("Deployment", "apps/v1")
     assert job.objects("PersistentVolumeClaim")
     assert f"{APP}-users" in job.objects("Secret")
@@ -181,7 +187,7 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
     # Confirmed purge
     r = job.run("playbooks/undeploy.yml", {"mlflow_confirm_undeploy": APP, "mlflow_purge": "true",
                                            "mlflow_confirm_purge": APP})
-    assert r.rc == 0, r
+    assert r.rc == 0, str(r)
     assert not job.objects("PersistentVolumeClaim")
     assert f"{APP}-users" not in job.objects("Secret")
 
@@ -192,5 +198,5 @@ def test_deploy_without_namespace_fails_clearly(cluster, ee_env):
     job = Job(cluster, ee_env, ns)
     r = job.run("playbooks/deploy.yml", {"mlflow_namespace": ""})
     assert r.rc != 0
-    assert "mlflow_namespace" in r.stdout, r
+    assert "mlflow_namespace" in r.stdout, str(r)
     assert not job.objects("Deployment", "apps/v1")
