@@ -11,6 +11,7 @@ if ! "$ROOT/tests/cluster/cluster.sh" status >/dev/null 2>&1; then
   "$ROOT/tests/cluster/cluster.sh" up
   started=1
 fi
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() { if [[ -n $started ]]; then "$ROOT/tests/cluster/cluster.sh" down || true; fi; }
 trap cleanup EXIT
 rc=0

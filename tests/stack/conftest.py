@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Deployed, Stack, Tools, deploy
+from harness import Deployed, Deployment, Stack, Tools, deploy
 
 pytestmark = pytest.mark.stack
 

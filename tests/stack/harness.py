@@ -35,7 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CSC_MLFLOW_CACHE", Path.home() / ".cache" / "csc-mlflow"))
@@ -448,7 +448,7 @@ class Postgres:
         while time.monotonic() < deadline:
             if p is not None and p.poll() is not None:
                 raise RuntimeError(f"postgres exited; see {p.log}")
-            r = subprocess.run([str(self.tools.pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+            r = subprocess.run([str(self.tools.pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], check=False,
                                capture_output=True)
             if r.returncode == 0:
                 return
@@ -560,7 +560,7 @@ class Stack:
         if self.pg is not None:  # `-h <postgresql service>` without a port: the local port
             env["PGPORT"] = str(self.pg.port)
         argv = subs.argv(_cmd(container, env))
-        return subprocess.run(argv, env=local_env(env, venv or self.tools.mlflow_venv, home=root),
+        return subprocess.run(argv, check=False, env=local_env(env, venv or self.tools.mlflow_venv, home=root),
                               capture_output=True, text=True, timeout=timeout, cwd=root)
 
     def local_subs(self, paths: dict[str, str] | None = None, ports: dict[int, int] | None = None) -> Substitutions:
@@ -617,8 +617,8 @@ class Stack:
         listen = [p["containerPort"] for p in c.get("ports") or []] or [8080]
         # the container's stdout/stderr -> files (an unprivileged nginx cannot reopen our pipes)
         logs = {"/dev/stdout": str(root / "access.log"), "/dev/stderr": str(root / "error.log")}
-        subs = self.local_subs({**mounts, **logs}, {listen[0]: port, upstream_fixed:
-                                        upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)})
+        upstream = upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)
+        subs = self.local_subs({**mounts, **logs}, {listen[0]: port, upstream_fixed: upstream})
         for path in (Path(p) for p in mounts.values()):
             for f in ([path] if path.is_file() else path.rglob("*.conf")):
                 if f.is_file() and f.suffix == ".conf":
@@ -626,7 +626,7 @@ class Stack:
         main = root / "nginx.conf"
         main.write_text(self._nginx_main(mounts, root))
         argv = [str(self.tools.nginx), "-e", str(root / "error.log"), "-p", str(root), "-c", str(main)]
-        test = subprocess.run(argv + ["-t"], capture_output=True, text=True, user="nobody", group=_group_of("nobody"),
+        test = subprocess.run(argv + ["-t"], check=False, capture_output=True, text=True, user="nobody", group=_group_of("nobody"),
                               extra_groups=[])
         if test.returncode != 0:
             raise RuntimeError(f"nginx config rejected: {test.stderr}")
@@ -713,7 +713,7 @@ class Stack:
         root = self.state / "client"
         root.mkdir(exist_ok=True)
         venv = self.tools.mlflow_old_venv if old else self.tools.mlflow_venv
-        r = subprocess.run([str(venv / "bin" / "python"), "-c", code],
+        r = subprocess.run([str(venv / "bin" / "python"), "-c", code], check=False,
                            env=local_env(env or self.client_env(), venv, home=root), cwd=root,
                            capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
@@ -776,7 +776,7 @@ def _api(kubeconfig: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("action", choices=["up", "down"])
     ap.add_argument("--state", required=True, type=Path)
     ap.add_argument("--namespace")

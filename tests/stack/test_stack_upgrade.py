@@ -83,7 +83,7 @@ def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_
         jobs = stack.deployed.job_specs()
         backup = [(n, s) for n, s in jobs if "pg_dump" in json.dumps(s)]
         upgrade = [(n, s) for n, s in jobs if "db upgrade" in json.dumps(s)]
-        assert backup and upgrade, [n for n, _ in jobs]
+        assert backup and upgrade, [job_name for job_name, _spec in jobs]
         name, spec = backup[-1]
         res = stack.run_container_once(spec, spec["containers"][0], name)
         assert res.returncode == 0, res.stdout + res.stderr

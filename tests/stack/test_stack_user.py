@@ -125,8 +125,8 @@ def test_removed_user_is_refused(stack_cluster, stack, deployment):
     assert "carol" in users
     carol_pw = users["carol"]
     assert requests.get(f"{stack.tracking_uri}/version", auth=("carol", carol_pw), timeout=10).status_code == 200
-    deploy(stack_cluster, deployment.namespace, **{**deployment.extra_vars,
-                                             "mlflow_users": [{"name": "alice"}, {"name": "bob"}]})
+    fewer_users = {**deployment.extra_vars, "mlflow_users": [{"name": "alice"}, {"name": "bob"}]}
+    deploy(stack_cluster, deployment.namespace, **fewer_users)
     stack.deployed.refresh()
     stack.procs.stop("nginx")
     stack.nginx_port = stack.start_nginx()
