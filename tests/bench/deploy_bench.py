@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Deploy playbook benchmark (not a test).
 
 On the local test cluster, one run each of:
