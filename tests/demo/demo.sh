@@ -44,6 +44,7 @@ up() {
   url=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tracking_uri"])' "$DEMO/stack.json")
   user=$(kubectl -n "$NS" get secret "$APP-users" -o jsonpath='{.data}' |
          "$PY" -c 'import json,sys; print(sorted(json.load(sys.stdin))[0])')
+  mlflow_py=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); from harness import Tools; print(Tools.find().python())' "$ROOT/tests/stack" 2>/dev/null || echo python3)
   pwcmd="$(command -v kubectl) --kubeconfig $KUBECONFIG -n $NS get secret $APP-users -o jsonpath='{.data.$user}' | base64 -d"
   {
     echo "export MLFLOW_TRACKING_URI=$url"
@@ -58,8 +59,9 @@ MLflow is running (configuration from namespace $NS of the local test cluster).
   password          : $pwcmd
 For a training script:
 $(sed 's/^/  /' "$DEMO/env")
-  python -c 'import mlflow; mlflow.set_experiment("hello"); mlflow.start_run(); mlflow.log_metric("x", 1); mlflow.end_run()'
-  (or: source .demo/env)
+  source .demo/env
+  $mlflow_py -c 'import mlflow; mlflow.set_experiment("hello"); mlflow.start_run(); mlflow.log_metric("x", 1); mlflow.end_run()'
+  (that Python is the project's MLflow venv, installed from images/mlflow/requirements.txt)
 Stop everything: make demo-down
 EOF
 }
