@@ -221,13 +221,16 @@ def test_change_whitelist_touches_only_routes(cluster, st):
     need_deployed(st)
     before = cluster.snapshot(st.ns)
     pods = pod_names(cluster, st.ns)
+    cfg_before = get(cluster, "ConfigMap", st.ns, f"{APP}-config")["data"]
     st.vars["mlflow_route_whitelist"] = WHITELIST + ["203.0.113.0/25"]
     r = deploy(cluster, st)
     assert r.rc == 0 and r.recap.get("changed", 0) >= 1, str(r)
     d = diff(before, cluster.snapshot(st.ns))
     assert not d["added"] and not d["removed"], d
     assert f"Route/{APP}" in d["changed"], d
-    assert all(k.startswith("Route/") for k in d["changed"]), d
+    # ConfigMap A-config changes only its settings record (annotation csc.mlflow/settings)
+    assert all(k.startswith("Route/") or k == f"ConfigMap/{APP}-config" for k in d["changed"]), d
+    assert get(cluster, "ConfigMap", st.ns, f"{APP}-config")["data"] == cfg_before
     assert pod_names(cluster, st.ns) == pods
     ann = get(cluster, "Route", st.ns, APP)["metadata"]["annotations"][WHITELIST_ANNOTATION]
     assert ann == " ".join(WHITELIST + ["203.0.113.0/25"])
@@ -281,11 +284,14 @@ def test_change_postgresql_limit_rolls_only_postgresql(cluster, st):
     assert key in defaults, f"{key} not in roles/mlflow/defaults/main.yml"
     before = cluster.snapshot(ns)
     tracking_pods = pod_names(cluster, ns, "tracking")
+    cfg_before = get(cluster, "ConfigMap", ns, f"{a}-config")["data"]
     st.vars[key] = _bump_memory_limit(defaults[key])
     r = deploy(cluster, st)
     assert r.rc == 0, str(r)
     d = diff(before, cluster.snapshot(ns))
-    assert d["changed"] == [f"Deployment/{a}-postgresql"], d
+    # ConfigMap A-config changes only its settings record (annotation csc.mlflow/settings)
+    assert sorted(d["changed"]) == sorted([f"Deployment/{a}-postgresql", f"ConfigMap/{a}-config"]), d
+    assert get(cluster, "ConfigMap", ns, f"{a}-config")["data"] == cfg_before
     assert not d["added"] and not d["removed"], d
     pg = get(cluster, "Deployment", ns, f"{a}-postgresql")
     assert any(c.get("resources", {}).get("limits", {}).get("memory") == st.vars[key]["limits"]["memory"]
