@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 import urllib.request
 import ssl
 
 import pytest
 
 from conftest import parse_recap, object_hash
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.cluster]
 
@@ -126,7 +129,7 @@ def test_snapshot_sees_writes(cluster, namespace):
 
 def test_kubectl_from_env_script(cluster):
     out = subprocess.run(["tests/cluster/cluster.sh", "env"], capture_output=True, text=True, check=True,
-                         cwd=str(__import__("conftest").REPO)).stdout
+                         cwd=str(REPO)).stdout
     assert "export KUBECONFIG=" in out and cluster.token not in out
 
 
