@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -62,15 +63,36 @@ def tools() -> Tools:
 
 
 @pytest.fixture(scope="session")
+def stack_tmp():
+    """A temp root that nginx (user nobody) and PostgreSQL (user postgres) can traverse.
+
+    pytest's own tmp_path lives under /tmp/pytest-of-<user>, which every pytest session
+    started on the machine resets to mode 0700: a second session (a developer's, say)
+    would cut the services of a running stack off their files in mid-test.
+    """
+    root = Path(tempfile.mkdtemp(prefix="csc-stack-"))
+    root.chmod(0o755)
+    yield root
+    if not os.environ.get("CSC_MLFLOW_KEEP_TMP"):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path(stack_tmp) -> Path:
+    """Per-test directory under stack_tmp (overrides pytest's tmp_path for this suite)."""
+    return Path(tempfile.mkdtemp(prefix="t-", dir=stack_tmp))  # short: PostgreSQL socket paths max 107 bytes
+
+
+@pytest.fixture(scope="session")
 def deployment(stack_cluster, tools) -> Deployment:
     ns = stack_cluster.fresh_namespace("stack")
     return deploy(stack_cluster, ns, mlflow_users=[{"name": "alice"}, {"name": "bob"}, {"name": "carol"}])
 
 
 @pytest.fixture(scope="session")
-def stack(stack_cluster, deployment, tools, tmp_path_factory):
+def stack(stack_cluster, deployment, tools, stack_tmp):
     s = Stack(Deployed(stack_cluster.api, deployment.namespace, deployment.app),
-              tmp_path_factory.mktemp("stack"), tools)
+              stack_tmp / "stack", tools)
     try:
         s.up()
         yield s
@@ -79,10 +101,11 @@ def stack(stack_cluster, deployment, tools, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def big_file(tmp_path_factory):
+def big_file(stack_tmp):
     """A 1 GiB file of random-looking bytes (written once), and its sha256."""
     size = int(os.environ.get("CSC_MLFLOW_BIG_FILE_MIB", "1024"))
-    d = tmp_path_factory.mktemp("big")
+    d = stack_tmp / "big"
+    d.mkdir()
     path = d / "big.bin"
     block = os.urandom(8 << 20)
     h = hashlib.sha256()
