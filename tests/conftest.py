@@ -350,6 +350,16 @@ class Cluster:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels or {})}}
         self.kubectl_run("create", "-f", "-", input=json.dumps(body))
         self._namespaces.append(name)
+        # The controllers add a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap
+        # to every new namespace; wait for them so before/after snapshots do not race them.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = [self.kubectl_run("get", kind, obj, "-n", name, "--ignore-not-found", "-o", "name",
+                                      check=False).stdout.strip()
+                     for kind, obj in (("serviceaccount", "default"), ("configmap", "kube-root-ca.crt"))]
+            if all(found):
+                break
+            time.sleep(0.2)
         return name
 
     def delete_namespace(self, name: str, wait: bool = False) -> None:
