@@ -90,6 +90,10 @@ def kubectl_apply_and_wait(cluster: Cluster, ns: str, objs: list[dict]) -> None:
     cluster.kubectl_run("-n", ns, "wait", "--for=condition=Available", "deployments", "--all", "--timeout=120s")
 
 
+def spread(xs: list[float]) -> str:
+    return f"  ({min(xs):.2f}-{max(xs):.2f}, n={len(xs)})"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", help="also write the figures to this file")
@@ -118,7 +122,7 @@ def main() -> int:
         objs = stack_objects(cluster, ns1)
         kc_cold = timed(lambda: kubectl_apply_and_wait(cluster, ns2, objs))
         noops, kc_noops, recaps = [], [], []
-        for _ in range(max(1, args.repeat)):
+        for _run in range(max(1, args.repeat)):
             noop = cluster.run_playbook("deploy.yml", ev)
             if noop.rc != 0 or noop.changed != 0:
                 print(f"WARNING: re-run not a no-op: {noop.recap}", file=sys.stderr)
@@ -140,7 +144,6 @@ def main() -> int:
             "ratio_cold": round(cold.seconds / kc_cold, 2),
             "ratio_noop": round(noop_s / kc_noop_s, 2),
         }
-        spread = lambda xs: f"  ({min(xs):.2f}-{max(xs):.2f}, n={len(xs)})"  # noqa: E731
         print(f"objects applied: {fig['objects']} ({', '.join(fig['kinds'])})")
         print(f"{'':38}{'wall s':>8}{'ratio':>8}")
         print(f"{'deploy.yml cold':38}{cold.seconds:8.2f}{fig['ratio_cold']:8.2f}")

@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The csc.mlflow.needs_apply filter (documentation in needs_apply.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan
+
+
+def needs_apply(objects, live):
+    """The rendered objects an apply would change, and the Deployments that are not ready."""
+    try:
+        return plan(objects, live or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("needs_apply: every object needs kind and metadata.name (%s)" % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"needs_apply": needs_apply}

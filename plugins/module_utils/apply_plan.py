@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Which rendered objects an apply would change, and which Deployments are not ready yet.
+
+Pure logic behind the csc.mlflow.needs_apply filter: the role renders every object of the
+stack and applies only those this module selects, so that a re-run with nothing to do sends
+no write request and waits for nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from collections.abc import Mapping
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_SCALARS = (str, bytes, int, float, bool)
+
+
+def last_applied_text(obj):
+    """The last-applied annotation `kubectl apply` / kubernetes.core would write for obj."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def _is_zero(value):
+    # The API server omits empty fields: a wanted zero value may be missing from the live object.
+    return value is None or value == 0 or value == "" or value == [] or value == {}
+
+
+def differs(want, have):
+    """True when some field of `want` has another value in `have` (extra fields in `have` are fine)."""
+    if isinstance(want, Mapping):
+        if not isinstance(have, Mapping):
+            return True
+        for key, value in want.items():
+            if key in have:
+                if differs(value, have[key]):
+                    return True
+            elif not _is_zero(value):
+                return True
+        return False
+    if want is None or isinstance(want, _SCALARS):
+        if not isinstance(want, str) and isinstance(have, str):
+            return True
+        return want != have
+    if isinstance(have, (str, Mapping)) or not isinstance(have, (list, tuple)) or len(have) != len(want):
+        return True
+    return any(differs(w, h) for w, h in zip(want, have))
+
+
+def deployment_ready(live):
+    """Ready as kubernetes.core's `wait` defines it: every replica available, status current."""
+    status = live.get("status") or {}
+    if not status:
+        return False
+    spec = live.get("spec") or {}
+    meta = live.get("metadata") or {}
+    return (
+        spec.get("replicas") == (status.get("replicas") or 0)
+        and status.get("availableReplicas") == status.get("replicas")
+        and status.get("observedGeneration") == meta.get("generation")
+        and not status.get("unavailableReplicas")
+    )
+
+
+def needs_apply(obj, live):
+    """Whether `obj` (rendered) must be applied, given its live counterpart (or None)."""
+    if not live:
+        return True
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(LAST_APPLIED, "") != last_applied_text(obj) or differs(obj, live):
+        return True
+    return obj.get("kind") == "Deployment" and not deployment_ready(live)
+
+
+def plan(objects, live_index):
+    """The objects to apply: `live_index` maps 'Kind/name' to the live object."""
+    return [o for o in objects if needs_apply(o, live_index.get("%s/%s" % (o["kind"], o["metadata"]["name"])))]

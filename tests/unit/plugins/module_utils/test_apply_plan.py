@@ -1,0 +1,99 @@
+"""Pure logic of plugins/module_utils/apply_plan.py (which rendered objects an apply changes)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.module_utils import apply_plan as ap
+
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "labels": {"a": "1"}}, "data": {"K": "v"}}
+DEP = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+    "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "image": "i", "args": []}]}}},
+}
+
+
+def live_of(obj, **extra):
+    """The object as the API server returns it after an apply: annotation, defaults, status."""
+    live = copy.deepcopy(obj)
+    live["metadata"]["annotations"] = {ap.LAST_APPLIED: ap.last_applied_text(obj)}
+    live["metadata"].setdefault("generation", 1)
+    live["metadata"]["uid"] = "u-1"
+    if obj["kind"] == "Deployment":
+        live["spec"]["strategy"] = {"type": "RollingUpdate"}                     # server default
+        del live["spec"]["template"]["spec"]["containers"][0]["args"]           # empty: omitted
+        live["status"] = {"replicas": 1, "availableReplicas": 1, "observedGeneration": 1}
+    for path, value in extra.items():
+        *parents, leaf = path.split(".")
+        node = live
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return live
+
+
+def test_unchanged_and_ready_objects_are_left_out():
+    live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP)}
+    assert ap.plan([CM, DEP], live) == []
+
+
+def test_objects_without_live_counterpart_are_applied():
+    assert ap.plan([CM, DEP], {"ConfigMap/cfg": live_of(CM)}) == [DEP]
+
+
+def test_a_changed_rendering_is_applied():
+    changed = copy.deepcopy(CM)
+    changed["data"]["K"] = "w"
+    assert ap.plan([changed], {"ConfigMap/cfg": live_of(CM)}) == [changed]
+
+
+def test_drift_in_the_live_object_is_undone():
+    drifted = live_of(CM)
+    drifted["data"]["K"] = "edited by hand"
+    assert ap.plan([CM], {"ConfigMap/cfg": drifted}) == [CM]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {},
+        {"replicas": 1, "availableReplicas": 0, "observedGeneration": 1},
+        {"replicas": 1, "availableReplicas": 1, "observedGeneration": 0},
+        {"replicas": 1, "availableReplicas": 1, "observedGeneration": 1, "unavailableReplicas": 1},
+        {"replicas": 2, "availableReplicas": 2, "observedGeneration": 1},
+    ],
+    ids=["no-status", "unavailable", "old-generation", "rolling", "replicas-differ"],
+)
+def test_deployments_that_are_not_ready_are_applied(status):
+    assert ap.plan([DEP], {"Deployment/web": live_of(DEP, status=status)}) == [DEP]
+
+
+def test_scaled_to_zero_is_ready():
+    zero = copy.deepcopy(DEP)
+    zero["spec"]["replicas"] = 0
+    assert ap.plan([zero], {"Deployment/web": live_of(zero, status={"observedGeneration": 1})}) == []
+
+
+@pytest.mark.parametrize(
+    "want,have,expected",
+    [
+        ({"a": 1}, {"a": 1, "b": 2}, False),      # extra live fields are fine
+        ({"a": 0, "b": "", "c": [], "d": {}, "e": None, "f": False}, {}, False),  # zero values omitted
+        ({"a": 1}, {}, True),
+        ({"a": 1}, {"a": "1"}, True),             # a number is not its string
+        ({"a": "1"}, {"a": 1}, True),
+        ({"a": [1, 2]}, {"a": [1]}, True),
+        ({"a": [{"x": 1}]}, {"a": [{"x": 1, "y": 2}]}, False),
+        ({"a": [1]}, {"a": "1"}, True),
+        ({"a": {"b": 1}}, {"a": [1]}, True),
+        ({"a": True}, {"a": True}, False),
+    ],
+)
+def test_differs(want, have, expected):
+    assert ap.differs(want, have) is expected
+
+
+def test_last_applied_text_is_kubectls_compact_sorted_json():
+    assert ap.last_applied_text({"b": 1, "a": {"d": [1, "x"], "c": None}}) == '{"a":{"c":null,"d":[1,"x"]},"b":1}'
