@@ -44,6 +44,7 @@ ARGUMENT_SPEC = dict(
         options=dict(
             name=dict(type="str", required=True),
             password=dict(type="str", required=True, no_log=True),
+            scheme=dict(type="str", choices=list(SCHEMES)),
         ),
     ),
     existing=dict(type="str", default=""),
@@ -386,7 +387,10 @@ def validate_users(users, scheme="bcrypt", min_password_length=0):
             problems.append("%s: the password contains a NUL character" % label)
         if min_password_length and len(password) < int(min_password_length):
             problems.append("%s: the password is shorter than %d characters" % (label, int(min_password_length)))
-        if scheme == "bcrypt" and len(_to_bytes(password)) > BCRYPT_MAX_PASSWORD_BYTES:
+        user_scheme = user.get("scheme") or scheme
+        if user_scheme not in SCHEMES:
+            problems.append("%s: unknown scheme %r (choose one of %s)" % (label, user_scheme, ", ".join(SCHEMES)))
+        elif user_scheme == "bcrypt" and len(_to_bytes(password)) > BCRYPT_MAX_PASSWORD_BYTES:
             problems.append(
                 "%s: the password is longer than %d bytes, which bcrypt cannot use (choose scheme sha512_crypt)"
                 % (label, BCRYPT_MAX_PASSWORD_BYTES)
@@ -399,18 +403,20 @@ def build(users, existing="", scheme="bcrypt", bcrypt_cost=DEFAULT_BCRYPT_COST,
           sha512_rounds=DEFAULT_SHA512_ROUNDS, min_password_length=0):
     """Compute new htpasswd content from ``users`` and the ``existing`` content.
 
-    An entry whose password still verifies and whose hash already uses the
-    requested scheme and cost is kept byte for byte. Returns a dict with
+    A user's own ``scheme`` (optional) overrides ``scheme`` for that entry. An entry
+    whose password still verifies and whose hash already uses the requested scheme and
+    cost is kept byte for byte. Returns a dict with
     ``content``, ``users``, ``added``, ``updated``, ``removed``, ``unchanged``
     and ``changed``; it never contains a password.
     """
     if scheme not in SCHEMES:
         raise HtpasswdError("unknown scheme %r (choose one of %s)" % (scheme, ", ".join(SCHEMES)))
-    if scheme == "bcrypt":
+    used = set([scheme]) | set(u.get("scheme") for u in users or [] if isinstance(u, dict) and u.get("scheme"))
+    if "bcrypt" in used:
         _require_bcrypt()
         if not BCRYPT_COST_MIN <= int(bcrypt_cost) <= BCRYPT_COST_MAX:
             raise HtpasswdError("bcrypt_cost must be between %d and %d" % (BCRYPT_COST_MIN, BCRYPT_COST_MAX))
-    if scheme == "sha512_crypt" and not SHA_ROUNDS_MIN <= int(sha512_rounds) <= SHA_ROUNDS_MAX:
+    if "sha512_crypt" in used and not SHA_ROUNDS_MIN <= int(sha512_rounds) <= SHA_ROUNDS_MAX:
         raise HtpasswdError("sha512_rounds must be between %d and %d" % (SHA_ROUNDS_MIN, SHA_ROUNDS_MAX))
     if int(min_password_length) < 0:
         raise HtpasswdError("min_password_length must not be negative")
@@ -422,16 +428,17 @@ def build(users, existing="", scheme="bcrypt", bcrypt_cost=DEFAULT_BCRYPT_COST,
     for user in users or []:
         name = user["name"]
         password = str(user["password"])
+        user_scheme = user.get("scheme") or scheme
         old = current.get(name)
         if (
             old is not None
-            and hash_matches_scheme(old, scheme, bcrypt_cost, sha512_rounds)
+            and hash_matches_scheme(old, user_scheme, bcrypt_cost, sha512_rounds)
             and verify_password(password, old)
         ):
             lines.append("%s:%s\n" % (name, old))
             unchanged.append(name)
             continue
-        lines.append("%s:%s\n" % (name, hash_password(password, scheme, bcrypt_cost, sha512_rounds)))
+        lines.append("%s:%s\n" % (name, hash_password(password, user_scheme, bcrypt_cost, sha512_rounds)))
         (updated if old is not None else added).append(name)
     names = [u["name"] for u in users or []]
     removed = [name for name in current if name not in set(names)]

@@ -48,6 +48,13 @@ options:
             bytes (bcrypt ignores the rest).
         type: str
         required: true
+      scheme:
+        description:
+          - This user's hash scheme, instead of O(scheme). For example a cheap
+            C(sha512_crypt) for long generated passwords (NGINX verifies the hash on every
+            request) and C(bcrypt) for passwords people chose.
+        type: str
+        choices: [bcrypt, sha512_crypt, apr1]
   existing:
     description:
       - The current htpasswd content (may be empty). Blank lines and C(#) comments are

@@ -259,6 +259,12 @@ def test_change_password_rolls_only_tracking(cluster, st):
         return [ln for ln in text.splitlines() if ln.startswith("bob:")]
 
     assert bob_line(ht_after) == bob_line(ht_before), "bob's hash was rewritten"
+    # chosen passwords get bcrypt; generated ones (bob, the Models pod's user) the cheap sha512_crypt
+    entries = dict(ln.split(":", 1) for ln in ht_after.splitlines())
+    assert entries["alice"].startswith("$2y$05$"), entries["alice"][:7]
+    assert entries["bob"].startswith("$6$rounds=1000$") and entries[f"{a}-models"].startswith("$6$rounds=1000$")
+    users_meta = get(cluster, "Secret", ns, f"{a}-users")["metadata"]
+    assert users_meta["annotations"]["csc.mlflow/generated-passwords"] == "bob"
     assert [ln for ln in ht_after.splitlines() if ln.startswith("alice:")] != \
         [ln for ln in ht_before.splitlines() if ln.startswith("alice:")]
     # the tracking pod rolled to the new template

@@ -141,3 +141,23 @@ def test_diff_names_users_not_hashes():
     assert d["before"] == "a: old entry\nb: entry\n"
     assert d["after"] == "a: new entry\nc: entry\n"
     assert "$" not in d["before"] + d["after"]
+
+
+def test_a_users_own_scheme_overrides_the_default():
+    users = [{"name": "alice", "password": "alice-Passw0rd-123"},
+             {"name": "gen", "password": "x" * 24, "scheme": "sha512_crypt"}]
+    first = h.build(users, scheme="bcrypt", bcrypt_cost=4, sha512_rounds=1000)
+    entries = dict(h.parse_htpasswd(first["content"]))
+    assert entries["alice"].startswith("$2y$04$")
+    assert entries["gen"].startswith("$6$rounds=1000$")
+    again = h.build(users, existing=first["content"], scheme="bcrypt", bcrypt_cost=4, sha512_rounds=1000)
+    assert again["content"] == first["content"] and again["unchanged"] == ["alice", "gen"]
+    # the user's scheme changes: only that entry is hashed again
+    moved = h.build([users[0], dict(users[1], scheme="bcrypt")], existing=first["content"], scheme="bcrypt",
+                    bcrypt_cost=4, sha512_rounds=1000)
+    assert moved["updated"] == ["gen"] and moved["unchanged"] == ["alice"]
+
+
+def test_a_users_unknown_scheme_is_refused():
+    with pytest.raises(h.HtpasswdError, match="unknown scheme 'md4'"):
+        h.build([{"name": "a", "password": "p", "scheme": "md4"}])
