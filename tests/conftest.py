@@ -377,6 +377,19 @@ def _start_cluster() -> None:
     subprocess.run([str(CLUSTER_SH), "up"], cwd=REPO, check=True)
 
 
+def serve_cluster(state: Path = STATE, stop: bool = True, env: dict[str, str] | None = None):
+    """Yield a Cluster on `state`; afterwards delete its test namespaces and, with `stop`, stop it."""
+    c = Cluster(state=state)
+    try:
+        yield c
+    finally:
+        try:
+            c.cleanup()
+        finally:
+            if stop:
+                subprocess.run([str(CLUSTER_SH), "down"], cwd=REPO, check=False, env=env)
+
+
 @pytest.fixture(scope="session")
 def cluster():
     """The local test cluster (reused if running, else started and stopped here)."""
@@ -386,15 +399,7 @@ def cluster():
             pytest.skip("tests/cluster/cluster.sh not present")
         _start_cluster()
         started = True
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        try:
-            c.cleanup()
-        finally:
-            if started:
-                subprocess.run([str(CLUSTER_SH), "down"], cwd=REPO, check=False)
+    yield from serve_cluster(stop=started)
 
 
 @pytest.fixture

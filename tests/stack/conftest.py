@@ -37,21 +37,14 @@ def stack_cluster(request):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_csc_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    root = importlib.util.module_from_spec(spec)  # tests/conftest.py: Cluster, CLUSTER_SH
+    root = importlib.util.module_from_spec(spec)  # tests/conftest.py: serve_cluster, CLUSTER_SH
     sys.modules[spec.name] = root
     spec.loader.exec_module(root)
 
     state = Path(private).resolve()
     env = {**os.environ, "CSC_MLFLOW_CLUSTER_DIR": str(state)}
     subprocess.run([str(root.CLUSTER_SH), "up"], cwd=root.REPO, check=True, env=env)
-    c = root.Cluster(state=state)
-    try:
-        yield c
-    finally:
-        try:
-            c.cleanup()
-        finally:
-            subprocess.run([str(root.CLUSTER_SH), "down"], cwd=root.REPO, check=False, env=env)
+    yield from root.serve_cluster(state, env=env)
 
 
 @pytest.fixture(scope="session")
