@@ -37,7 +37,8 @@ def test_ui_shows_experiment(stack, tools):
                 page.get_by_text(name).first.wait_for(timeout=120_000)
                 page.get_by_text(name).first.click()
                 # the experiment's own page (MLflow 3 opens its GenAI overview)
-                page.get_by_text("Overview").first.wait_for(timeout=120_000)
+                # (a hidden "Overview" may come first in the DOM, e.g. in a collapsed menu)
+                page.locator("text=Overview >> visible=true").first.wait_for(timeout=120_000)
                 assert page.get_by_text(name).count() >= 1
             except Exception:
                 page.screenshot(path=str(stack.state / "browser.png"))
