@@ -38,7 +38,9 @@ def test_ui_shows_experiment(stack, tools):
                 page.get_by_text(name).first.click()
                 # the experiment's own page (MLflow 3 opens its GenAI overview)
                 # (a hidden "Overview" may come first in the DOM, e.g. in a collapsed menu)
+                page.wait_for_url("**/#/experiments/*", timeout=120_000)
                 page.locator("text=Overview >> visible=true").first.wait_for(timeout=120_000)
+                page.get_by_text(name).first.wait_for(timeout=120_000)  # the page renders after its URL
                 assert page.get_by_text(name).count() >= 1
             except Exception:
                 page.screenshot(path=str(stack.state / "browser.png"))
