@@ -22,8 +22,9 @@ options:
   max_entries:
     description:
       - The most entries the result may have; more is an error that tells you to set
-        O(collapse). The OpenShift router documents a maximum of 61.
-      - C(0) means no limit.
+        O(collapse). C(0) (the default) means no limit.
+      - The OpenShift docs name 61 entries as the Route maximum, but the router has written
+        longer lists to a file since 2018, so no limit is applied unless you ask for one.
     type: int
 notes:
   - Entries are IPv4 or IPv6 addresses or CIDRs, as a list or as one string with any

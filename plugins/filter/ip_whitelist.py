@@ -9,13 +9,12 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.module_utils.ip_whitelist import (
-    ROUTER_MAX_ENTRIES,
     WhitelistError,
     normalize,
 )
 
 
-def ip_whitelist(value, collapse=False, max_entries=ROUTER_MAX_ENTRIES):
+def ip_whitelist(value, collapse=False, max_entries=0):
     """Normalise an IP whitelist (list or string) to a sorted list of unique entries."""
     try:
         return normalize(value, collapse=bool(collapse), max_entries=max_entries)

@@ -14,8 +14,9 @@ __metaclass__ = type
 import ipaddress
 import re
 
-# The OpenShift router's documented maximum number of whitelist entries.
-ROUTER_MAX_ENTRIES = 61
+# The OpenShift docs name 61 entries as a maximum, but the router has written longer lists
+# to a file since 2018 (openshift/router commit 488120a38): no limit unless one is asked for.
+ROUTER_DOCUMENTED_MAX_ENTRIES = 61
 
 ROUTE_ANNOTATION = "haproxy.router.openshift.io/ip_whitelist"
 INGRESS_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
@@ -88,7 +89,7 @@ def format_network(network):
     return str(network)
 
 
-def normalize(value, collapse=False, max_entries=ROUTER_MAX_ENTRIES):
+def normalize(value, collapse=False, max_entries=0):
     """Normalise a whitelist to a sorted list of unique strings.
 
     ``value`` is a list or a string with any common separators. Host bits are

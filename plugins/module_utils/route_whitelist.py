@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.csc.mlflow.plugins.module_utils.ip_whitelist import (
-    ROUTER_MAX_ENTRIES,
     WhitelistError,
     default_annotation_key,
     normalize,
@@ -65,19 +64,14 @@ class RouteWhitelistError(Exception):
     pass
 
 
-def effective_max_entries(kind, max_entries):
-    if max_entries is not None:
-        return max_entries
-    return ROUTER_MAX_ENTRIES if kind == "Route" else 0
-
-
 def plan(current_value, whitelist, state, kind="Route", allow_all=False, collapse=False, max_entries=None):
     """The annotation value to write (None = no annotation) for one object.
 
     ``current_value`` is the annotation now (None when absent). Raises
     RouteWhitelistError (bad entries, too many, or an open result without allow_all).
     """
-    limit = effective_max_entries(kind, max_entries)
+    # No limit by default, for Routes too: the router accepts lists longer than its docs' 61.
+    limit = max_entries or 0
     if state == "absent":
         return None, []
     try:

@@ -67,8 +67,8 @@ options:
     default: false
   max_entries:
     description:
-      - The most entries the result may have. Defaults to 61 (the OpenShift router's
-        documented maximum) for Routes and to no limit for Ingresses.
+      - The most entries the result may have. Defaults to no limit. The OpenShift docs
+        name 61 for Routes, but the router has accepted longer lists since 2018.
   annotation_key:
     description:
       - The annotation to manage. Defaults to C(haproxy.router.openshift.io/ip_whitelist) for
@@ -120,7 +120,7 @@ EXAMPLES = r"""
     state: merged
     whitelist: "203.0.113.10"
 
-- name: A long list from a file, merging overlapping networks to stay under 61 entries
+- name: A long list from a file, merging overlapping networks to stay short
   csc.mlflow.route_whitelist:
     namespace: my-project
     name: mlflow
