@@ -25,6 +25,7 @@ ENTRY_POINTS = {
 # Test values for the site settings the files reference.
 SITE_VARS = {
     "mlflow_awx_ee_image": "registry.example.org/csc/csc-mlflow-ee:0.1.0",
+    "mlflow_awx_scm_url": "https://git.example.org/csc/ansible-collection-mlflow.git",
     "mlflow_awx_k8s_host": "https://api.cluster.example.org:6443",
     "mlflow_awx_k8s_api_key": "not-a-real-token",
     "mlflow_awx_k8s_ca_cert": "",
