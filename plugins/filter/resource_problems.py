@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The csc.mlflow.resource_problems filter (documentation in resource_problems.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.csc.mlflow.plugins.module_utils.resources import QuantityError, problems
+
+
+def resource_problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, reserve=None, variables=None):
+    """Why the namespace's LimitRanges and quotas would refuse some pod or PVC of the run ([] if none)."""
+    try:
+        return problems(
+            objects or [], limit_ranges=limit_ranges or [], quotas=quotas or [], live=live or [],
+            replicas=replicas or {}, reserve=reserve or [], variables=variables or {},
+        )
+    except QuantityError as exc:
+        raise AnsibleFilterError("resource_problems: %s" % exc)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise AnsibleFilterError("resource_problems: malformed input (%s: %s)" % (type(exc).__name__, exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"resource_problems": resource_problems}
