@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan
+from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan, wait_targets
 
 
 def needs_apply(objects, live):
@@ -19,6 +19,14 @@ def needs_apply(objects, live):
         raise AnsibleFilterError("needs_apply: every object needs kind and metadata.name (%s)" % exc)
 
 
+def rollout_targets(plan_objects, objects, live):
+    """The Deployments and Routes to wait for after applying plan_objects (see wait_targets)."""
+    try:
+        return wait_targets(plan_objects or [], objects or [], live or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("rollout_targets: every object needs kind and metadata.name (%s)" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"needs_apply": needs_apply}
+        return {"needs_apply": needs_apply, "rollout_targets": rollout_targets}

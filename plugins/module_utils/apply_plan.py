@@ -78,3 +78,26 @@ def needs_apply(obj, live):
 def plan(objects, live_index):
     """The objects to apply: `live_index` maps 'Kind/name' to the live object."""
     return [o for o in objects if needs_apply(o, live_index.get("%s/%s" % (o["kind"], o["metadata"]["name"])))]
+
+
+def route_admitted(live):
+    """True when some router admitted the Route (status.ingress[].conditions Admitted=True)."""
+    for ingress in ((live or {}).get("status") or {}).get("ingress") or []:
+        for cond in ingress.get("conditions") or []:
+            if cond.get("type") == "Admitted" and cond.get("status") == "True":
+                return True
+    return False
+
+
+def wait_targets(plan_objects, objects, live_index):
+    """What to wait for after applying `plan_objects`: the Deployments applied, and every Route
+    of `objects` that is applied now or that no router has admitted yet (a Route whose host
+    another namespace claims stays unadmitted: a re-run must say so again)."""
+    deployments = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Deployment"]
+    applied = set((o.get("kind"), o["metadata"]["name"]) for o in plan_objects)
+    routes = [
+        o["metadata"]["name"] for o in objects
+        if o.get("kind") == "Route"
+        and (("Route", o["metadata"]["name"]) in applied or not route_admitted(live_index.get("Route/" + o["metadata"]["name"])))
+    ]
+    return {"deployments": deployments, "routes": routes}

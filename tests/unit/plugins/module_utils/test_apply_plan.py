@@ -97,3 +97,21 @@ def test_differs(want, have, expected):
 
 def test_last_applied_text_is_kubectls_compact_sorted_json():
     assert ap.last_applied_text({"b": 1, "a": {"d": [1, "x"], "c": None}}) == '{"a":{"c":null,"d":[1,"x"]},"b":1}'
+
+
+def _route(name, admitted=None):
+    r = {"kind": "Route", "metadata": {"name": name}, "spec": {}}
+    if admitted is not None:
+        r["status"] = {"ingress": [{"routerName": "default", "conditions": [
+            {"type": "Admitted", "status": "True" if admitted else "False"}]}]}
+    return r
+
+
+def test_wait_targets_deployments_applied_and_routes_not_admitted():
+    objects = [{"kind": "Deployment", "metadata": {"name": "d1"}}, {"kind": "Deployment", "metadata": {"name": "d2"}},
+               _route("r1"), _route("r2"), _route("r3"), _route("r4")]
+    live = {"Route/r1": _route("r1", True), "Route/r2": _route("r2", False), "Route/r3": _route("r3"),
+            "Route/r4": _route("r4", True)}
+    plan_objects = [objects[1], objects[5]]
+    assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"]}
+    assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": []}
