@@ -51,6 +51,26 @@ def default_vars(namespace: str, app: str = "mlflow", **extra: Any) -> dict:
     return v
 
 
+def image_contracts():
+    """(check_pod_against_contracts, the records of images/contracts.yml) from tests/cluster/contracts.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("csc_mlflow_contracts", REPO / "tests" / "cluster" / "contracts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.check_pod_against_contracts, mod.load_contracts(REPO / "images" / "contracts.yml")
+
+
+def contract_problems(cluster, ns: str) -> list[str]:
+    """Every pod template of the namespace's Deployments and Jobs checked against its images' records."""
+    check, records = image_contracts()
+    out = []
+    for kind in ("Deployment", "Job"):
+        for o in get(cluster, kind, ns):
+            out += [f"{kind}/{o['metadata']['name']}: {p}" for p in check(o["spec"]["template"]["spec"], records)]
+    return out
+
+
 def role_defaults() -> dict:
     p = REPO / "roles" / "mlflow" / "defaults" / "main.yml"
     return yaml.safe_load(p.read_text()) if p.exists() else {}

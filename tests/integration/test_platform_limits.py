@@ -1,0 +1,214 @@
+"""What real platforms enforce, and what the playbooks do about it (issue "Deploys on Rahti as it really is").
+
+Every namespace here comes from ``cluster.fresh_namespace``, which applies the test cluster's
+profile (``rahti`` by default: Rahti's LimitRange and CSC project quota, SCC-like UIDs, image
+contracts, a router stand-in). Each test states the platform rule it exercises and checks that
+the playbook either works within it or stops before changing anything, saying what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from stackutil import contract_problems, default_vars, diff, get, wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+def kubectl_apply(cluster, ns, obj):
+    cluster.kubectl_run("apply", "--server-side", "-n", ns, "-f", "-", input=json.dumps(obj))
+
+
+def unchanged(before, after):
+    d = diff(before, after)
+    return not d["added"] and not d["removed"] and not d["changed"], d
+
+
+def test_defaults_fit_rahti_with_models_and_rerun_is_noop(cluster):
+    """The default variables deploy into a Rahti-like namespace, Models can be enabled and disabled
+    there, and a re-run changes nothing."""
+    ns = cluster.fresh_namespace("fit-rahti", profile="rahti")
+    v = default_vars(ns, "fit")
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert contract_problems(cluster, ns) == []
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0 and r.changed == 0, str(r)
+    assert unchanged(before, cluster.snapshot(ns))[0]
+    r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
+    assert r.rc == 0, str(r)
+    assert get(cluster, "Deployment", ns, "fit-models")["status"].get("readyReplicas") == 1
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0 and r.changed == 0, str(r)
+    r = cluster.run_playbook("disable_models.yml", v)
+    assert r.rc == 0, str(r)
+    # The SCC stand-in assigned the namespace's UIDs: nothing of ours fixes one on OpenShift.
+    for p in get(cluster, "Pod", ns):
+        spec = p["spec"]
+        assert "fsGroup" not in (spec.get("securityContext") or {}) or spec["securityContext"]["fsGroup"] >= 1000000000, p["metadata"]["name"]
+        assert spec.get("automountServiceAccountToken") is False, p["metadata"]["name"]
+
+
+def test_quota_too_small_stops_in_preflight_with_the_numbers(cluster):
+    ns = cluster.fresh_namespace("small-quota", profile="rahti")
+    kubectl_apply(cluster, ns, {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "tiny"},
+                                "spec": {"hard": {"limits.cpu": "2", "limits.memory": "16Gi"}}})
+    wait_until(lambda: (get(cluster, "ResourceQuota", ns, "tiny") or {}).get("status", {}).get("hard"), 30,
+               what="quota tiny counted")
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "sq"))
+    assert r.rc != 0, str(r)
+    assert "nothing was changed" in r.stdout and "limits.cpu" in r.stdout and "tiny" in r.stdout, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
+def test_cpu_ratio_over_five_is_refused_naming_the_variable(cluster):
+    ns = cluster.fresh_namespace("ratio", profile="rahti")
+    before = cluster.snapshot(ns)
+    bad = {"requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+           "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "512Mi"}}
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "ra", mlflow_postgresql_resources=bad))
+    assert r.rc != 0, str(r)
+    out = " ".join(r.stdout.split())
+    assert "ra-postgresql/postgresql" in out and "mlflow_postgresql_resources" in out and "5x" in out, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
+def test_enable_models_over_quota_is_refused_before_scaling(cluster):
+    ns = cluster.fresh_namespace("models-quota", profile="rahti")
+    v = default_vars(ns, "mq")
+    assert cluster.run_playbook("deploy.yml", v).rc == 0
+    # Another workload of the CSC project takes most of what is left.
+    kubectl_apply(cluster, ns, {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "other-use"},
+                                "spec": {"hard": {"limits.cpu": "2500m"}}})
+    wait_until(lambda: (get(cluster, "ResourceQuota", ns, "other-use") or {}).get("status", {}).get("used"), 30,
+               what="quota other-use counted")
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
+    assert r.rc != 0 and "limits.cpu" in r.stdout and "other-use" in r.stdout, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
+def test_models_that_do_not_start_are_put_back(cluster):
+    """A refusal the preflight cannot see (a platform policy on the Models pods): enable_models.yml
+    fails with the ReplicaSet's reason in one line, Models goes back to 0 replicas and the old
+    MODELS_URI, and deploy.yml keeps working."""
+    ns = cluster.fresh_namespace("models-back", profile="rahti")
+    v = default_vars(ns, "mb")
+    assert cluster.run_playbook("deploy.yml", v).rc == 0
+    policy = f"refuse-models-{ns}"
+    cluster.kubectl_run("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy},
+        "spec": {"failurePolicy": "Fail",
+                 "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                         "operations": ["CREATE"], "resources": ["pods"]}]},
+                 "validations": [{"expression": "!has(object.metadata.labels) || !('app.kubernetes.io/component' in object.metadata.labels)"
+                                                " || object.metadata.labels['app.kubernetes.io/component'] != 'models'",
+                                  "message": "models pods are not allowed in this project (test policy)"}]}}))
+    cluster.kubectl_run("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy},
+        "spec": {"policyName": policy, "validationActions": ["Deny"],
+                 "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}}}))
+    try:
+        time.sleep(2)  # the apiserver picks policies up asynchronously
+        start = time.monotonic()
+        r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/2"})
+        took = time.monotonic() - start
+        assert r.rc != 0, str(r)
+        out = " ".join(r.stdout.split())
+        assert "FailedCreate" in out and "models pods are not allowed" in out and "put back" in out, str(r)
+        assert took < 100, f"enable_models.yml took {took:.0f} s: it waited instead of failing at the refusal"
+        d = get(cluster, "Deployment", ns, "mb-models")
+        assert d["spec"]["replicas"] == 0
+        assert get(cluster, "ConfigMap", ns, "models-cfg")["data"]["MODELS_URI"] == ""
+        r = cluster.run_playbook("deploy.yml", v)
+        assert r.rc == 0 and r.changed == 0, str(r)
+    finally:
+        cluster.kubectl_run("delete", "validatingadmissionpolicybinding", policy, "--ignore-not-found", check=False)
+        cluster.kubectl_run("delete", "validatingadmissionpolicy", policy, "--ignore-not-found", check=False)
+
+
+def test_route_host_claimed_by_another_namespace_fails_with_the_reason(cluster):
+    other = cluster.fresh_namespace("claim-first", profile="rahti")
+    host = f"taken-{other}.apps.kwok.test"
+    kubectl_apply(cluster, other, {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "theirs"},
+                                   "spec": {"host": host, "to": {"kind": "Service", "name": "theirs"}}})
+    wait_until(lambda: ((get(cluster, "Route", other, "theirs") or {}).get("status") or {}).get("ingress"), 30,
+               what="the older Route admitted")
+    ns = cluster.fresh_namespace("claim-second", profile="rahti")
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "hc", mlflow_route_host=host))
+    assert r.rc != 0, str(r)
+    out = " ".join(r.stdout.split())
+    assert "Route/hc" in out and "HostAlreadyClaimed" in out and "mlflow_route_host" in out, str(r)
+
+
+def test_generated_host_label_over_63_is_refused_before_any_change(cluster):
+    ns = cluster.fresh_namespace("a-namespace-with-a-rather-long-name-x", profile="rahti")
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "a-long-application-name"))
+    assert r.rc != 0, str(r)
+    out = " ".join(r.stdout.split())
+    assert "63 characters" in out and "a-long-application-name-models" in out and "nothing was changed" in out, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
+def test_whitelist_longer_than_61_entries_is_written_whole(cluster):
+    ns = cluster.fresh_namespace("long-wl", profile="rahti")
+    entries = [f"10.{i // 200}.{i % 200}.0/24" for i in range(80)]
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "wl", mlflow_route_whitelist=entries))
+    assert r.rc == 0, str(r)
+    ann = get(cluster, "Route", ns, "wl")["metadata"]["annotations"]["haproxy.router.openshift.io/ip_whitelist"]
+    assert len(ann.split(" ")) == 80
+
+
+def test_direct_mode_admits_the_router_by_its_current_label(cluster):
+    ns = cluster.fresh_namespace("router-label", profile="rahti")
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "rl", mlflow_artifact_mode="direct"))
+    assert r.rc == 0, str(r)
+    assert contract_problems(cluster, ns) == []  # the MinIO user Job calls mc, which the MinIO image has
+    np = get(cluster, "NetworkPolicy", ns, "rl-minio")
+    selectors = [f.get("namespaceSelector") for rule in np["spec"]["ingress"] for f in rule.get("from", [])]
+    assert {"matchLabels": {"policy-group.network.openshift.io/ingress": ""}} in selectors, selectors
+
+
+# --------------------------------------------------------------------------- plain Kubernetes
+
+
+@pytest.fixture(scope="module")
+def k8s_ns(cluster):
+    ns = cluster.fresh_namespace("plain-k8s", profile="kubernetes")
+    yield ns
+    cluster.delete_namespace(ns)
+
+
+def test_kubernetes_profile_lifecycle(cluster, k8s_ns):
+    """Plain Kubernetes assigns no UID: root images need runAsUser, fresh volumes an fsGroup.
+    Deploy, re-run, Models on/off and undeploy."""
+    v = default_vars(k8s_ns, "pk", mlflow_platform="kubernetes")
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert contract_problems(cluster, k8s_ns) == []
+    for p in get(cluster, "Pod", k8s_ns):
+        sc = p["spec"].get("securityContext") or {}
+        assert sc.get("fsGroup") == 1001 and sc.get("fsGroupChangePolicy") == "OnRootMismatch", p["metadata"]["name"]
+    before = cluster.snapshot(k8s_ns)
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0 and r.changed == 0, str(r)
+    assert unchanged(before, cluster.snapshot(k8s_ns))[0]
+    r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
+    assert r.rc == 0, str(r)
+    r = cluster.run_playbook("disable_models.yml", v)
+    assert r.rc == 0, str(r)
+    r = cluster.run_playbook("undeploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert not get(cluster, "Deployment", k8s_ns)
