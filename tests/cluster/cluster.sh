@@ -252,6 +252,11 @@ cmd_up() {
   "$PYTHON" -c 'import kubernetes, yaml' 2>/dev/null || die "$PYTHON lacks the kubernetes client (make setup)"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   if pid_alive kube-apiserver && api_ready; then
+    if ! pid_alive standins; then
+      log "the stand-ins had stopped: restarting them (their log: $LOGS/standins.log)"
+      start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
+      wait_for 60 "the stand-ins (router, cluster quota)" standins_ready
+    fi
     log "already up: $(<"$STATE/server")"
     return 0
   fi

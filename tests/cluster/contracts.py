@@ -36,6 +36,8 @@ _ENCODING = (("_", "_u"), ("/", "_s"), (":", "_c"), ("@", "_a"))
 _KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 # Keys that no image reference can produce (a reference never starts with '.').
 META_SOURCES = ".sources"
+# A writable path may start with an environment variable ($HOME/.minio): the pod's env, else the image's.
+_VAR_RE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?(/.*)?$")
 META_PROBE = ".probe"
 
 REQUIRED = {
@@ -115,8 +117,8 @@ def validate_contracts(contracts: Mapping[str, Any]) -> list[str]:
             if isinstance(rec.get(k), list) and not all(isinstance(x, str) for x in rec[k]):
                 errors.append(f"{ref}: {k} must be a list of strings")
         for p in rec.get("writable") or []:
-            if isinstance(p, str) and not p.startswith("/"):
-                errors.append(f"{ref}: writable path {p!r} is not absolute")
+            if isinstance(p, str) and not (p.startswith("/") or _VAR_RE.match(p)):
+                errors.append(f"{ref}: writable path {p!r} is neither absolute nor $VARIABLE/...")
     return errors
 
 
@@ -163,6 +165,17 @@ def _pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def _under(path: str, mount: str) -> bool:
     path, mount = posixpath.normpath(path), posixpath.normpath(mount)
     return mount == "/" or path == mount or path.startswith(mount.rstrip("/") + "/")
+
+
+def _resolve(path: str, c: Mapping[str, Any], rec: Mapping[str, Any]) -> str | None:
+    """``path`` with a leading $VAR taken from the container's env, else the image's (None: unset)."""
+    m = _VAR_RE.match(path)
+    if not m:
+        return path
+    env = {str(k): str(v) for k, v in (rec.get("env") or {}).items()}
+    env.update({e["name"]: str(e["value"]) for e in c.get("env") or [] if "value" in e})
+    val = env.get(m.group(1))
+    return None if val is None else posixpath.normpath(val + (m.group(2) or ""))
 
 
 def _tool_ok(exe: str, rec: Mapping[str, Any]) -> bool:
@@ -225,8 +238,12 @@ def check_pod_against_contracts(pod_spec: Mapping[str, Any], contracts: Mapping[
                 if not rec.get("read_only_root_filesystem", False):
                     errors.append(f"{where}: readOnlyRootFilesystem is set but {ref} does not work with a read-only root")
                 for w in rec.get("writable") or []:
-                    if not any(_under(w, mp) for mp in mounts):
-                        errors.append(f"{where}: readOnlyRootFilesystem is set and {w} (written by {ref}) is under no "
+                    path = _resolve(w, c, rec)
+                    if path is None:
+                        errors.append(f"{where}: readOnlyRootFilesystem is set and {ref} writes {w}, but neither the pod "
+                                      f"nor the image sets {_VAR_RE.match(w).group(1)}: set it to a mounted path")
+                    elif not any(_under(path, mp) for mp in mounts):
+                        errors.append(f"{where}: readOnlyRootFilesystem is set and {path} (written by {ref}) is under no "
                                       f"volumeMount")
     return errors
 

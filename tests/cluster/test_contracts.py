@@ -86,7 +86,7 @@ def test_validate_reports_schema_problems():
     errors = validate_contracts({"quay.io/minio/minio": bad})
     assert any("missing tools" in e for e in errors)
     assert any("user must be int" in e for e in errors)
-    assert any("not absolute" in e for e in errors)
+    assert any("neither absolute" in e for e in errors)
     assert any("no tag or digest" in e for e in errors)
     assert validate_contracts({"images": CONTRACTS}) == []
 
@@ -152,6 +152,19 @@ def test_read_only_root_needs_every_writable_path_mounted():
     # a mount at /tmp/.mcx does not cover /tmp/.mc
     c = container(volumeMounts=[{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp/.mcx"}])
     assert check_pod_against_contracts(spec(c), CONTRACTS)
+
+
+def test_writable_paths_with_a_variable():
+    rec = {IMG: {**REC, "writable": ["/data", "$HOME/.minio"], "env": {}}}
+    (err,) = check_pod_against_contracts(spec(), rec)
+    assert "neither the pod nor the image sets HOME" in err
+    assert check_pod_against_contracts(spec(container(env=[{"name": "HOME", "value": "/tmp"}])), rec) == []
+    (err,) = check_pod_against_contracts(spec(container(env=[{"name": "HOME", "value": "/home/x"}])), rec)
+    assert "/home/x/.minio" in err
+    rec[IMG]["env"] = {"HOME": "/data"}  # the image's ENV counts when the pod sets none
+    assert check_pod_against_contracts(spec(), rec) == []
+    assert validate_contracts(rec) == []
+    assert validate_contracts({IMG: {**REC, "writable": ["relative/x"]}})
 
 
 def test_read_only_root_on_an_image_that_cannot():
