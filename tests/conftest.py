@@ -421,7 +421,7 @@ class Cluster:
         b = n - a * (a - 1) // 2
         text = (PROFILE_RAHTI.read_text().replace("@NAMESPACE@", name).replace("@CSC_PROJECT@", CSC_PROJECT)
                 .replace("@UID_START@", str(UID_BASE + UID_BLOCK * n)).replace("@MCS@", f"s0:c{a},c{b}"))
-        return load_yaml_all(text)
+        return [i for d in load_yaml_all(text) for i in (d["items"] if d.get("kind") == "List" else [d])]
 
     def fresh_namespace(self, prefix: str = "t", labels: Mapping[str, str] | None = None,
                         profile: str | None = None) -> str:

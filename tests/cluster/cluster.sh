@@ -172,7 +172,12 @@ render() {  # render <manifest>...: fill in the @NAME@ placeholders
 
 write_configs() {
   cp "$MANIFESTS/admission.yaml" "$STATE/admission.yaml"
-  cp "$MANIFESTS/kwok-stages.yaml" "$STATE/kwok.yaml"
+  local f sep=""
+  for f in "$MANIFESTS"/kwok-stages/*.yaml; do
+    printf '%s' "$sep"
+    cat "$f"
+    sep=$'---\n'
+  done >"$STATE/kwok.yaml"
 }
 
 bootstrap_objects() {
