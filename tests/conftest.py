@@ -384,7 +384,7 @@ class Cluster:
         from kubernetes.client.exceptions import ApiException
 
         core = client.CoreV1Api(self.api)
-        for _ in range(50):
+        for _attempt in range(50):
             try:
                 cm = core.read_namespaced_config_map(UID_COUNTER, "kube-system")
             except ApiException as e:
@@ -441,7 +441,7 @@ class Cluster:
         # status; the AppliedClusterResourceQuota's status follows (tests/cluster/standins.py).
         # On Rahti, a project has all of this long before anyone deploys into it.
         checks = [("serviceaccount", "default", "{.metadata.name}"), ("configmap", "kube-root-ca.crt", "{.metadata.name}")]
-        checks += [(f"{o['kind'].lower()}.{o['apiVersion'].split('/')[0]}" if "/" in o["apiVersion"] else o["kind"].lower(),
+        checks += [(f"{o['kind'].lower()}.{o['apiVersion'].split('/', maxsplit=1)[0]}" if "/" in o["apiVersion"] else o["kind"].lower(),
                     o["metadata"]["name"], "{.status.used.pods}" if o["kind"] == "ResourceQuota" else "{.status.total.used.pods}")
                    for o in objs if o["kind"] in ("ResourceQuota", "AppliedClusterResourceQuota")]
         deadline = time.monotonic() + 30

@@ -152,7 +152,7 @@ def configmap(contracts: Mapping[str, Any], sources: Iterable[str] = ()) -> dict
 def _pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """A pod spec from a pod spec, a Pod, a pod template, a workload or a CronJob."""
     cur: Mapping[str, Any] = obj
-    for _ in range(8):  # CronJob: spec.jobTemplate.spec.template.spec
+    for _hop in range(8):  # CronJob: spec.jobTemplate.spec.template.spec
         if "containers" in cur:
             return cur
         nxt = cur.get("spec") or cur.get("template") or cur.get("jobTemplate")

@@ -150,7 +150,7 @@ class Standins:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--router-domain", default="apps.kwok.test")
     args = ap.parse_args()

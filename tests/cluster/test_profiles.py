@@ -160,8 +160,8 @@ def _range(cluster, ns, kind="uid-range"):
 
 
 def test_scc_assigns_uid_fsgroup_and_mcs(cluster, rahti):
-    first, _ = _range(cluster, rahti)
-    gid, _ = _range(cluster, rahti, "supplemental-groups")
+    first, _last = _range(cluster, rahti)
+    gid, _glast = _range(cluster, rahti, "supplemental-groups")
     got = created(cluster, rahti, pod(containers=2))
     assert [c["securityContext"]["runAsUser"] for c in got["spec"]["containers"]] == [first, first]
     assert got["spec"]["securityContext"]["fsGroup"] == gid
