@@ -23,7 +23,7 @@ Profiles (tests/cluster/manifests/profile-rahti.yaml; docs/DESIGN.md "Tooling co
 * ``rahti``: the namespace carries OpenShift's ``openshift.io/sa.scc.*`` annotations (a UID
   block of its own), so the cluster's restricted-v2 SCC stand-in assigns runAsUser/fsGroup and
   refuses other IDs; it has Rahti's LimitRange ``limits``, the default CSC project quota as an
-  enforcing ResourceQuota ``crq-<csc project>`` and the same quota as an
+  enforcing ResourceQuota ``crq-<csc project>`` (a CSC project of its own) and the same quota as an
   AppliedClusterResourceQuota whose status follows the ResourceQuota's;
 * ``kubernetes``: a plain namespace: nothing assigned, no quota, no LimitRange.
 
@@ -66,8 +66,10 @@ PROFILES = ("rahti", "kubernetes")
 PROFILE = os.environ.get("CSC_MLFLOW_PROFILE", "rahti").strip() or "rahti"
 if PROFILE not in PROFILES:
     raise RuntimeError(f"CSC_MLFLOW_PROFILE={PROFILE!r}: must be one of {', '.join(PROFILES)}")
-# The CSC computing project the rahti-profile namespaces bill to (csc_project: label/description).
-CSC_PROJECT = "2001234"
+# The CSC computing project a rahti-profile namespace bills to (csc_project: label/description):
+# one of its own per namespace (CSC_PROJECT_BASE + its UID block), so that the project's quota,
+# which Rahti shares among all projects of a CSC project, is exactly the namespace's quota.
+CSC_PROJECT_BASE = 2000000
 # OpenShift hands each namespace a block of 10000 UIDs/GIDs from 1000000000 on; the next free
 # block is counted in this ConfigMap (kube-system), so sessions sharing the cluster differ too.
 UID_BASE, UID_BLOCK = 1000000000, 10000
@@ -419,7 +421,7 @@ class Cluster:
         while a * (a + 1) // 2 <= n:
             a += 1
         b = n - a * (a - 1) // 2
-        text = (PROFILE_RAHTI.read_text().replace("@NAMESPACE@", name).replace("@CSC_PROJECT@", CSC_PROJECT)
+        text = (PROFILE_RAHTI.read_text().replace("@NAMESPACE@", name).replace("@CSC_PROJECT@", str(CSC_PROJECT_BASE + n))
                 .replace("@UID_START@", str(UID_BASE + UID_BLOCK * n)).replace("@MCS@", f"s0:c{a},c{b}"))
         return [i for d in load_yaml_all(text) for i in (d["items"] if d.get("kind") == "List" else [d])]
 
