@@ -13,9 +13,26 @@ Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
   check=False, diff=False)`` -> ``PlaybookResult`` (``rc``, ``stdout``, ``stderr``,
   ``recap``);
 * ``snapshot(namespace)`` -> ``{"Kind/name": (resourceVersion, generation, hash)}``;
-* ``fresh_namespace(prefix)`` -> a new namespace name, deleted at session end.
+* ``fresh_namespace(prefix, labels=None, profile=None)`` -> a new namespace name, deleted at
+  session end, set up as the platform ``profile`` has it (None: ``cluster.profile``);
+* ``profile`` (``$CSC_MLFLOW_PROFILE``: ``rahti``, the default, or ``kubernetes``) and
+  ``other_profile``.
 
-Function fixture ``namespace``: a fresh namespace for one test, deleted afterwards.
+Profiles (tests/cluster/manifests/profile-rahti.yaml; docs/DESIGN.md "Tooling conventions"):
+
+* ``rahti``: the namespace carries OpenShift's ``openshift.io/sa.scc.*`` annotations (a UID
+  block of its own), so the cluster's restricted-v2 SCC stand-in assigns runAsUser/fsGroup and
+  refuses other IDs; it has Rahti's LimitRange ``limits``, the default CSC project quota as an
+  enforcing ResourceQuota ``crq-<csc project>`` (a CSC project of its own) and the same quota as an
+  AppliedClusterResourceQuota whose status follows the ResourceQuota's;
+* ``kubernetes``: a plain namespace: nothing assigned, no quota, no LimitRange.
+
+Pod Security ``restricted`` and the image contracts (images/contracts.yml +
+tests/cluster/test-images.yml, refreshed when the fixture starts) apply in both.
+
+Function fixtures: ``namespace`` (a fresh namespace of the default profile for one test) and
+``make_namespace`` (``make_namespace(prefix="t", profile=None, labels=None)``, any number,
+any profile, all deleted after the test).
 
 Markers (registered in pytest.ini): ``cluster`` (needs the test cluster),
 ``stack`` (needs the running-stack harness), ``slow``.
@@ -43,6 +60,20 @@ STATE = REPO / ".cluster"
 VENV_BIN = REPO / ".venv" / "bin"
 CLUSTER_SH = REPO / "tests" / "cluster" / "cluster.sh"
 BUILD_SH = REPO / "tests" / "cluster" / "build.sh"
+PROFILE_RAHTI = REPO / "tests" / "cluster" / "manifests" / "profile-rahti.yaml"
+
+PROFILES = ("rahti", "kubernetes")
+PROFILE = os.environ.get("CSC_MLFLOW_PROFILE", "rahti").strip() or "rahti"
+if PROFILE not in PROFILES:
+    raise RuntimeError(f"CSC_MLFLOW_PROFILE={PROFILE!r}: must be one of {', '.join(PROFILES)}")
+# The CSC computing project a rahti-profile namespace bills to (csc_project: label/description):
+# one of its own per namespace (CSC_PROJECT_BASE + its UID block), so that the project's quota,
+# which Rahti shares among all projects of a CSC project, is exactly the namespace's quota.
+CSC_PROJECT_BASE = 2000000
+# OpenShift hands each namespace a block of 10000 UIDs/GIDs from 1000000000 on; the next free
+# block is counted in this ConfigMap (kube-system), so sessions sharing the cluster differ too.
+UID_BASE, UID_BLOCK = 1000000000, 10000
+UID_COUNTER = "csc-mlflow-scc-uid-blocks"
 
 # Kinds that churn on their own (or mirror other objects) and say nothing about
 # what a playbook changed; left out of snapshots.
@@ -155,6 +186,7 @@ class Cluster:
         self.server = _read(state / "server")
         self.kubectl = str(_kubectl())
         self._namespaces: list[str] = []
+        self.profile = PROFILE
         self._api = None
         self._dynamic = None
 
@@ -343,23 +375,87 @@ class Cluster:
         return snap
 
     # ------------------------------------------------------------------ namespaces
-    def fresh_namespace(self, prefix: str = "t", labels: Mapping[str, str] | None = None) -> str:
-        """Create a uniquely named namespace (deleted when the session ends)."""
+    @property
+    def other_profile(self) -> str:
+        """The profile that is not the default one (to test both)."""
+        return next(p for p in PROFILES if p != self.profile)
+
+    def _next_uid_block(self) -> int:
+        """Index of a UID block no other namespace of this cluster has (optimistic counter)."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        core = client.CoreV1Api(self.api)
+        for _attempt in range(50):
+            try:
+                cm = core.read_namespaced_config_map(UID_COUNTER, "kube-system")
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+                body = {"metadata": {"name": UID_COUNTER}, "data": {"next": "2"}}
+                try:
+                    core.create_namespaced_config_map("kube-system", body)
+                    return 1  # block 0 is the cluster's SCC probe (cluster.sh)
+                except ApiException as e2:
+                    if e2.status != 409:
+                        raise
+                    continue
+            n = int((cm.data or {}).get("next", "1"))
+            cm.data = {"next": str(n + 1)}
+            try:
+                core.replace_namespaced_config_map(UID_COUNTER, "kube-system", cm)  # 409 if someone was faster
+                return n
+            except ApiException as e:
+                if e.status != 409:
+                    raise
+        raise RuntimeError("could not allocate a UID block")
+
+    def profile_objects(self, name: str, profile: str) -> list[dict]:
+        """The Namespace and what the platform `profile` puts into it."""
+        if profile == "kubernetes":
+            return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
+                "csc-mlflow.test/profile": "kubernetes"}}}]
+        n = self._next_uid_block()
+        # MCS categories: a distinct pair per block, as OpenShift's allocator gives (c<a>,c<b>, a > b).
+        a = 1
+        while a * (a + 1) // 2 <= n:
+            a += 1
+        b = n - a * (a - 1) // 2
+        text = (PROFILE_RAHTI.read_text().replace("@NAMESPACE@", name).replace("@CSC_PROJECT@", str(CSC_PROJECT_BASE + n))
+                .replace("@UID_START@", str(UID_BASE + UID_BLOCK * n)).replace("@MCS@", f"s0:c{a},c{b}"))
+        return [i for d in load_yaml_all(text) for i in (d["items"] if d.get("kind") == "List" else [d])]
+
+    def fresh_namespace(self, prefix: str = "t", labels: Mapping[str, str] | None = None,
+                        profile: str | None = None) -> str:
+        """Create a uniquely named namespace of `profile` (deleted when the session ends)."""
+        profile = profile or self.profile
+        if profile not in PROFILES:
+            raise ValueError(f"profile {profile!r}: must be one of {', '.join(PROFILES)}")
         prefix = re.sub(r"[^a-z0-9-]", "-", prefix.lower()).strip("-")[:40] or "t"
         name = f"{prefix}-{secrets.token_hex(3)}"
-        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels or {})}}
-        self.kubectl_run("create", "-f", "-", input=json.dumps(body))
+        objs = self.profile_objects(name, profile)
+        objs[0]["metadata"].setdefault("labels", {}).update(labels or {})
+        self.kubectl_run("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
         self._namespaces.append(name)
         # The controllers add a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap
         # to every new namespace; wait for them so before/after snapshots do not race them.
+        # A new ResourceQuota refuses pods until kube-controller-manager has computed its
+        # status; the AppliedClusterResourceQuota's status follows (tests/cluster/standins.py).
+        # On Rahti, a project has all of this long before anyone deploys into it.
+        checks = [("serviceaccount", "default", "{.metadata.name}"), ("configmap", "kube-root-ca.crt", "{.metadata.name}")]
+        checks += [(f"{o['kind'].lower()}.{o['apiVersion'].split('/', maxsplit=1)[0]}" if "/" in o["apiVersion"] else o["kind"].lower(),
+                    o["metadata"]["name"], "{.status.used.pods}" if o["kind"] == "ResourceQuota" else "{.status.total.used.pods}")
+                   for o in objs if o["kind"] in ("ResourceQuota", "AppliedClusterResourceQuota")]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            found = [self.kubectl_run("get", kind, obj, "-n", name, "--ignore-not-found", "-o", "name",
+            found = [self.kubectl_run("get", kind, obj, "-n", name, "--ignore-not-found", "-o", f"jsonpath={path}",
                                       check=False).stdout.strip()
-                     for kind, obj in (("serviceaccount", "default"), ("configmap", "kube-root-ca.crt"))]
+                     for kind, obj, path in checks]
             if all(found):
                 break
             time.sleep(0.2)
+        else:
+            raise RuntimeError(f"namespace {name} ({profile}) not ready in 30 s: {list(zip(checks, found))}")
         return name
 
     def delete_namespace(self, name: str, wait: bool = False) -> None:
@@ -375,6 +471,11 @@ class Cluster:
 def _start_cluster() -> None:
     subprocess.run([str(BUILD_SH)], cwd=REPO, check=True)
     subprocess.run([str(CLUSTER_SH), "up"], cwd=REPO, check=True)
+
+
+def refresh_contracts() -> None:
+    """Regenerate the cluster's image-contracts ConfigMap from the files (no restart needed)."""
+    subprocess.run([str(CLUSTER_SH), "contracts"], cwd=REPO, check=True)
 
 
 def serve_cluster(state: Path = STATE, stop: bool = True, env: dict[str, str] | None = None):
@@ -399,6 +500,8 @@ def cluster():
             pytest.skip("tests/cluster/cluster.sh not present")
         _start_cluster()
         started = True
+    else:
+        refresh_contracts()  # a running cluster: images/contracts.yml may have changed since `up`
     yield from serve_cluster(stop=started)
 
 
@@ -408,6 +511,20 @@ def namespace(cluster, request):
     ns = cluster.fresh_namespace(request.node.name[:30])
     yield ns
     cluster.delete_namespace(ns)
+
+
+@pytest.fixture
+def make_namespace(cluster):
+    """``make_namespace(prefix="t", profile=None, labels=None)`` -> a fresh namespace; all deleted after the test."""
+    made: list[str] = []
+
+    def make(prefix: str = "t", profile: str | None = None, labels: Mapping[str, str] | None = None) -> str:
+        made.append(cluster.fresh_namespace(prefix, labels=labels, profile=profile))
+        return made[-1]
+
+    yield make
+    for ns in made:
+        cluster.delete_namespace(ns)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,6 +7,9 @@
 #                                module in this directory (go.mod / go.sum)
 #   kwok                         built from sigs.k8s.io/kwok (kubelet stand-in)
 #   Route CRD                    from the github.com/openshift/api Go module
+#   AppliedClusterResourceQuota CRD
+#                                derived from that module's ClusterResourceQuota CRD
+#                                (same schema, namespaced kind, status subresource)
 #
 # Everything lands in $CSC_MLFLOW_CACHE (default ~/.cache/csc-mlflow) in folders
 # keyed by version; a warm run checks a few files and exits. Safe to run twice and
@@ -28,11 +31,12 @@ K8S_BIN="$CACHE/bin/kubernetes-$K8S_VERSION"
 KWOK_BIN="$CACHE/bin/kwok-$KWOK_VERSION"
 CRD_DIR="$CACHE/crd/openshift-api-$OPENSHIFT_API_VERSION"
 ROUTE_CRD="$CRD_DIR/routes.crd.yaml"
+ACRQ_CRD="$CRD_DIR/appliedclusterresourcequotas.crd.yaml"
 K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 if [[ "${1:-}" == "--print-env" ]]; then
-  printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\n' \
-    "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD"
+  printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\nACRQ_CRD=%q\n' \
+    "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD" "$ACRQ_CRD"
   exit 0
 fi
 
@@ -98,9 +102,9 @@ else
   log "kwok built in $((SECONDS - start)) s"
 fi
 
-# ---------------------------------------------------------------- Route CRD
-if [[ -s "$ROUTE_CRD" ]]; then
-  log "Route CRD: cached in $ROUTE_CRD"
+# ---------------------------------------------------------------- OpenShift CRDs
+if [[ -s "$ROUTE_CRD" && -s "$ACRQ_CRD" ]]; then
+  log "OpenShift CRDs: cached in $CRD_DIR"
 else
   log "fetching github.com/openshift/api@$OPENSHIFT_API_VERSION"
   dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json \
@@ -111,6 +115,24 @@ else
   mkdir -p "$CRD_DIR"
   cp "$src" "$ROUTE_CRD.tmp" && mv "$ROUTE_CRD.tmp" "$ROUTE_CRD"
   chmod 0644 "$ROUTE_CRD"
+  # OpenShift serves AppliedClusterResourceQuota (a project's read-only view of a
+  # ClusterResourceQuota) from its own apiserver; openshift/api ships no CRD for it. Its Go
+  # type has the ClusterResourceQuota's spec and status, so derive one: same schema,
+  # namespaced, names of the Applied kind.
+  src="$(echo "$dir"/quota/v1/zz_generated.crd-manifests/*clusterresourcequotas*.crd.yaml)"
+  [[ -s "$src" ]] || { log "ClusterResourceQuota CRD not found at $src"; exit 1; }
+  sed -e 's/^  name: clusterresourcequotas\.quota\.openshift\.io$/  name: appliedclusterresourcequotas.quota.openshift.io/' \
+    -e 's/^    kind: ClusterResourceQuota$/    kind: AppliedClusterResourceQuota/' \
+    -e 's/^    listKind: ClusterResourceQuotaList$/    listKind: AppliedClusterResourceQuotaList/' \
+    -e 's/^    plural: clusterresourcequotas$/    plural: appliedclusterresourcequotas/' \
+    -e 's/^    singular: clusterresourcequota$/    singular: appliedclusterresourcequota/' \
+    -e 's/^  scope: Cluster$/  scope: Namespaced/' \
+    -e 's/^\( *\)ClusterResourceQuota mirrors ResourceQuota at a cluster scope\./\1AppliedClusterResourceQuota mirrors ClusterResourceQuota at a project scope (derived by tests\/cluster\/build.sh)./' \
+    "$src" >"$ACRQ_CRD.tmp"
+  n="$(grep -cE '^(  name: applied|    kind: Applied|    listKind: Applied|    plural: applied|    singular: applied|  scope: Namespaced$|      status: \{\}$)' "$ACRQ_CRD.tmp")"
+  [[ "$n" == 7 ]] || { log "unexpected ClusterResourceQuota CRD layout in $src ($n of 7 edits)"; exit 1; }
+  mv "$ACRQ_CRD.tmp" "$ACRQ_CRD"
+  chmod 0644 "$ACRQ_CRD"
 fi
 
-log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD"
+log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD, $ACRQ_CRD"

@@ -6,6 +6,8 @@
 #   tests/cluster/cluster.sh down    stop by PID (apiserver before etcd); safe twice
 #   tests/cluster/cluster.sh env     print `export ...` lines for a shell
 #   tests/cluster/cluster.sh status  exit 0 when the apiserver answers
+#   tests/cluster/cluster.sh contracts  regenerate the image-contracts ConfigMap from
+#                                    images/contracts.yml + tests/cluster/test-images.yml
 #
 # State in .cluster/ (gitignored): kubeconfig (admin, client certificate), token
 # (bearer token of ServiceAccount kube-system/csc-mlflow-admin, cluster-admin),
@@ -18,11 +20,24 @@
 #     <name>-<namespace>.apps.kwok.test;
 #   * a default StorageClass `standard` served by kube-controller-manager's hostPath
 #     provisioner (PVCs bind, purge deletes the volumes);
-#   * one kwok node `kwok-node-0` that runs every pod: Running/Ready, Job pods Succeeded.
+#   * one kwok node `kwok-node-0` that runs every pod: Running/Ready, Job pods Succeeded;
+#   * what OpenShift's restricted-v2 SCC does to pods in namespaces with the
+#     openshift.io/sa.scc.* annotations (assign runAsUser/fsGroup, refuse IDs out of range);
+#   * image contracts: pods whose images have no record in images/contracts.yml, or that
+#     would run a root image as root under runAsNonRoot, are refused (outside kube-system);
+#   * the AppliedClusterResourceQuota CRD and tests/cluster/standins.py: Route status as the
+#     router writes it (Admitted / HostAlreadyClaimed), ACRQ status mirrored from ResourceQuotas.
+# The manifests are in tests/cluster/manifests/; per-namespace profiles (rahti, kubernetes)
+# are applied by tests/conftest.py (Cluster.fresh_namespace).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+MANIFESTS="$HERE/manifests"
+# Python with the `kubernetes` client and PyYAML (stand-ins, contracts ConfigMap).
+PYTHON="${CSC_MLFLOW_PYTHON:-$REPO/.venv/bin/python}"
+# Image records: the product's, then the test-only ones (fake images of the cluster's own tests).
+CONTRACTS=(images/contracts.yml tests/cluster/test-images.yml)
 STATE="${CSC_MLFLOW_CLUSTER_DIR:-$REPO/.cluster}"
 PKI="$STATE/pki"
 LOGS="$STATE/logs"
@@ -31,7 +46,7 @@ ROUTER_DOMAIN="apps.kwok.test"
 SERVICE_CIDR="10.96.0.0/16"
 ADMIN_SA="csc-mlflow-admin"
 # Order matters for `down`: consumers first, etcd last.
-COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+COMPONENTS=(standins kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -44,6 +59,7 @@ load_tools() {
   done
   [[ -x "$KWOK_BIN/kwok" ]] || die "kwok missing: run tests/cluster/build.sh"
   [[ -s "$ROUTE_CRD" ]] || die "Route CRD missing: run tests/cluster/build.sh"
+  [[ -s "${ACRQ_CRD:-}" ]] || die "AppliedClusterResourceQuota CRD missing: run tests/cluster/build.sh"
   command -v etcd >/dev/null || die "etcd missing: run tests/cluster/build.sh"
 }
 
@@ -150,288 +166,27 @@ EOF
   )
 }
 
+render() {  # render <manifest>...: fill in the @NAME@ placeholders
+  sed -e "s|@ROUTER_DOMAIN@|$ROUTER_DOMAIN|g" -e "s|@ADMIN_SA@|$ADMIN_SA|g" "$@"
+}
+
 write_configs() {
-  cat >"$STATE/admission.yaml" <<'EOF'
-apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-- name: PodSecurity
-  configuration:
-    apiVersion: pod-security.admission.config.k8s.io/v1
-    kind: PodSecurityConfiguration
-    # As on OpenShift with the restricted-v2 SCC: every namespace is `restricted`
-    # unless labelled otherwise.
-    defaults:
-      enforce: restricted
-      enforce-version: latest
-      audit: restricted
-      audit-version: latest
-      warn: restricted
-      warn-version: latest
-    exemptions:
-      usernames: []
-      runtimeClasses: []
-      namespaces: [kube-system]
-EOF
-  # kwok Stages: what a kubelet would report for our pods.
-  cat >"$STATE/kwok.yaml" <<'EOF'
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: node-ready
-spec:
-  resourceRef: {apiGroup: v1, kind: Node}
-  selector:
-    matchExpressions:
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: NotIn
-      values: ['True']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - type: Ready
-        status: "True"
-        reason: KubeletReady
-        message: kwok stands in for the kubelet
-        lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $now | Quote }}
-      addresses:
-      - type: InternalIP
-        address: {{ NodeIP | Quote }}
-      - type: Hostname
-        address: {{ NodeName | Quote }}
-      allocatable: {cpu: "32", memory: 128Gi, pods: "250", ephemeral-storage: 500Gi}
-      capacity: {cpu: "32", memory: 128Gi, pods: "250", ephemeral-storage: 500Gi}
-      nodeInfo:
-        architecture: amd64
-        operatingSystem: linux
-        kubeletVersion: {{ printf "kwok-%s" Version | Quote }}
-        containerRuntimeVersion: kwok
-        kernelVersion: kwok
-        osImage: kwok
-        machineID: ""
-        bootID: ""
-        systemUUID: ""
-      phase: Running
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-running
-spec:
-  resourceRef: {apiGroup: v1, kind: Pod}
-  selector:
-    matchExpressions:
-    - key: .metadata.deletionTimestamp
-      operator: DoesNotExist
-    - key: .status.phase
-      operator: In
-      values: [Pending]
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: NotIn
-      values: ['True']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      phase: Running
-      startTime: {{ $now | Quote }}
-      conditions:
-      {{ range list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}
-      - type: {{ . }}
-        status: "True"
-        lastTransitionTime: {{ $now | Quote }}
-      {{ end }}
-      {{ range .spec.readinessGates }}
-      - type: {{ .conditionType | Quote }}
-        status: "True"
-        lastTransitionTime: {{ $now | Quote }}
-      {{ end }}
-      initContainerStatuses:
-      {{ range .spec.initContainers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-        ready: true
-        restartCount: 0
-        {{ if eq .restartPolicy "Always" }}
-        started: true
-        state: {running: {startedAt: {{ $now | Quote }}}}
-        {{ else }}
-        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
-        {{ end }}
-      {{ end }}
-      containerStatuses:
-      {{ range .spec.containers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-        ready: true
-        started: true
-        restartCount: 0
-        state: {running: {startedAt: {{ $now | Quote }}}}
-      {{ end }}
-      {{ with NodeIPsWith .spec.nodeName }}
-      hostIP: {{ index . 0 | Quote }}
-      hostIPs:
-      {{ range . }}
-      - ip: {{ . | Quote }}
-      {{ end }}
-      {{ end }}
-      {{ with PodIPsWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
-      podIP: {{ index . 0 | Quote }}
-      podIPs:
-      {{ range . }}
-      - ip: {{ . | Quote }}
-      {{ end }}
-      {{ end }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: job-pod-succeeded
-spec:
-  resourceRef: {apiGroup: v1, kind: Pod}
-  selector:
-    matchExpressions:
-    - key: .metadata.deletionTimestamp
-      operator: DoesNotExist
-    - key: .status.phase
-      operator: In
-      values: [Running]
-    - key: '.metadata.ownerReferences.[].kind'
-      operator: In
-      values: [Job]
-  delay:
-    durationMilliseconds: 500
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      phase: Succeeded
-      conditions:
-      {{ range list "Ready" "ContainersReady" }}
-      - type: {{ . }}
-        status: "False"
-        reason: PodCompleted
-        lastTransitionTime: {{ $now | Quote }}
-      {{ end }}
-      containerStatuses:
-      {{ range .spec.containers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-        ready: false
-        started: false
-        restartCount: 0
-        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
-      {{ end }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-gone
-spec:
-  resourceRef: {apiGroup: v1, kind: Pod}
-  selector:
-    matchExpressions:
-    - key: .metadata.deletionTimestamp
-      operator: Exists
-  next:
-    finalizers: {empty: true}
-    delete: true
-EOF
+  cp "$MANIFESTS/admission.yaml" "$STATE/admission.yaml"
+  local f sep=""
+  for f in "$MANIFESTS"/kwok-stages/*.yaml; do
+    printf '%s' "$sep"
+    cat "$f"
+    sep=$'---\n'
+  done >"$STATE/kwok.yaml"
 }
 
 bootstrap_objects() {
-  cat <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-0
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/hostname: kwok-node-0
-    kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
-    type: kwok
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: standard
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/host-path
-reclaimPolicy: Delete
-volumeBindingMode: Immediate
-allowVolumeExpansion: false
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: $ADMIN_SA
-  namespace: kube-system
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: $ADMIN_SA
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: cluster-admin
-subjects:
-- kind: ServiceAccount
-  name: $ADMIN_SA
-  namespace: kube-system
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: $ADMIN_SA-token
-  namespace: kube-system
-  annotations:
-    kubernetes.io/service-account.name: $ADMIN_SA
-type: kubernetes.io/service-account-token
----
-# What OpenShift's route admission does for us (a bare Route CRD does neither):
-# lowercase spec.tls.termination ("Edge" -> "edge") and generate an empty host.
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicy
-metadata:
-  name: openshift-route-defaults
-spec:
-  failurePolicy: Fail
-  reinvocationPolicy: IfNeeded
-  matchConstraints:
-    resourceRules:
-    - apiGroups: [route.openshift.io]
-      apiVersions: ["*"]
-      operations: [CREATE, UPDATE]
-      resources: [routes]
-  mutations:
-  - patchType: JSONPatch
-    jsonPatch:
-      expression: >-
-        has(object.spec.tls) && has(object.spec.tls.termination)
-        && object.spec.tls.termination != object.spec.tls.termination.lowerAscii()
-        ? [JSONPatch{op: "replace", path: "/spec/tls/termination",
-                     value: object.spec.tls.termination.lowerAscii()}]
-        : []
-  - patchType: JSONPatch
-    jsonPatch:
-      expression: >-
-        (!has(object.spec.host) || object.spec.host == "") && object.metadata.name != ""
-        ? [JSONPatch{op: "add", path: "/spec/host",
-                     value: object.metadata.name + "-" + request.namespace + ".$ROUTER_DOMAIN"}]
-        : []
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicyBinding
-metadata:
-  name: openshift-route-defaults
-spec:
-  policyName: openshift-route-defaults
-EOF
+  local f sep=""
+  for f in bootstrap.yaml route-defaults.yaml scc-restricted-v2.yaml image-contracts.yaml; do
+    printf '%s' "$sep"
+    render "$MANIFESTS/$f"
+    sep=$'---\n'
+  done
 }
 
 route_probe() {  # dry-run a Route that needs both mutations; succeeds once the policy acts
@@ -448,6 +203,50 @@ EOF
   [[ "$out" == "edge probe-default.$ROUTER_DOMAIN" ]]
 }
 
+probe_pod() {  # probe_pod <image> [namespace]: a pod that passes Pod Security restricted
+  cat <<EOF
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "${2:-default}"},
+ "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+          "containers": [{"name": "c", "image": "$1", "securityContext": {"allowPrivilegeEscalation": false,
+                          "capabilities": {"drop": ["ALL"]}}}]}}
+EOF
+}
+
+probe_image() {
+  kc -n kube-system get configmap image-contracts -o 'jsonpath={.data.\.probe}'
+}
+
+contracts_probe() {  # the image-contracts policy reads the current ConfigMap
+  local probe out
+  probe="$(probe_image)" && [[ -n "$probe" ]] || return 1
+  kc create --dry-run=server -o name -f - >/dev/null 2>&1 < <(probe_pod "$probe") || return 1
+  out="$(kc create --dry-run=server -o name -f - 2>&1 < <(probe_pod unrecorded.test/probe:1))" && return 1
+  [[ "$out" == *'ImagePullBackOff: image "unrecorded.test/probe:1" has no record'* ]]
+}
+
+scc_probe() {  # the SCC stand-in assigns runAsUser in an annotated namespace
+  local probe out
+  probe="$(probe_image)" && [[ -n "$probe" ]] || return 1
+  out="$(kc create --dry-run=server -o 'jsonpath={.spec.containers[0].securityContext.runAsUser}' -f - \
+    2>/dev/null < <(probe_pod "$probe" csc-mlflow-scc-probe))" || return 1
+  [[ "$out" == 1000000000 ]]
+}
+
+standins_ready() {
+  pid_alive standins && grep -q 'ready: watching' "$LOGS/standins.log"
+}
+
+apply_contracts() {  # (re)generate the image-contracts ConfigMap; wait until the policy reads it
+  local files=() f
+  for f in "${CONTRACTS[@]}"; do
+    if [[ -s "$REPO/$f" ]]; then files+=("$f"); else log "WARNING: $f missing: its images will be refused"; fi
+  done
+  local cm
+  cm="$(cd "$REPO" && "$PYTHON" "$HERE/contracts.py" configmap "${files[@]}")" || die "bad image records (above)"
+  kc apply --server-side --force-conflicts --field-manager csc-mlflow-contracts -f - <<<"$cm" >/dev/null
+  wait_for 30 "the image-contracts policy to read the ConfigMap" contracts_probe
+}
+
 token_ready() {
   [[ -n "$(kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' 2>/dev/null)" ]]
 }
@@ -455,8 +254,14 @@ token_ready() {
 # ------------------------------------------------------------------ commands
 cmd_up() {
   load_tools
+  "$PYTHON" -c 'import kubernetes, yaml' 2>/dev/null || die "$PYTHON lacks the kubernetes client (make setup)"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   if pid_alive kube-apiserver && api_ready; then
+    if ! pid_alive standins; then
+      log "the stand-ins had stopped: restarting them (their log: $LOGS/standins.log)"
+      start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
+      wait_for 60 "the stand-ins (router, cluster quota)" standins_ready
+    fi
     log "already up: $(<"$STATE/server")"
     return 0
   fi
@@ -531,10 +336,20 @@ cmd_up() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --server-address "127.0.0.1:$kwok_port" --node-ip 127.0.0.1 --cidr 10.244.0.0/16
 
-  kc apply --server-side -f "$ROUTE_CRD" >/dev/null
-  kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io >/dev/null
+  kc apply --server-side -f "$ROUTE_CRD" -f "$ACRQ_CRD" >/dev/null
+  kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io \
+    crd/appliedclusterresourcequotas.quota.openshift.io >/dev/null
+  start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
   bootstrap_objects | kc apply --server-side -f - >/dev/null
   wait_for 60 "the Route admission policy" route_probe
+  apply_contracts
+  # The SCC stand-in, seen from a namespace with the annotations the `rahti` profile sets.
+  kc create namespace csc-mlflow-scc-probe >/dev/null
+  kc annotate namespace csc-mlflow-scc-probe openshift.io/sa.scc.uid-range=1000000000/10000 \
+    openshift.io/sa.scc.supplemental-groups=1000000000/10000 >/dev/null
+  wait_for 60 "the SCC admission policies" scc_probe
+  kc delete namespace csc-mlflow-scc-probe --wait=false >/dev/null
+  wait_for 60 "the stand-ins (router, cluster quota)" standins_ready
   wait_for 60 "the admin ServiceAccount token" token_ready
   (umask 077; kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' | base64 -d >"$STATE/token")
   wait_for 60 "node kwok-node-0 Ready" kc wait --for condition=Ready --timeout 1s node/kwok-node-0
@@ -607,5 +422,6 @@ case "${1:-}" in
   down) lock; cmd_down ;;
   env) cmd_env ;;
   status) load_tools; api_ready ;;
-  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  contracts) load_tools; api_ready || die "cluster is not up (tests/cluster/cluster.sh up)"; apply_contracts ;;
+  *) echo "usage: $0 up|down|env|status|contracts" >&2; exit 2 ;;
 esac

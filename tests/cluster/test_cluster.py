@@ -36,7 +36,7 @@ def kget(cluster, ns, what):
 
 
 def pod(name, restricted=True, extra_spec=None):
-    c = {"name": "c", "image": "example.test/img:1"}
+    c = {"name": "c", "image": "example.test/nonroot:1"}
     spec = {"containers": [c]}
     if restricted:
         c["securityContext"] = {k: v for k, v in RESTRICTED_POD_SECURITY.items() if k != "seccompProfile"}
