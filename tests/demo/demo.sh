@@ -31,7 +31,18 @@ up() {
   eval "$("$ROOT/tests/cluster/cluster.sh" env)"
   export KUBECONFIG=${CSC_MLFLOW_CLUSTER_DIR:-$ROOT/.cluster}/kubeconfig
   export K8S_AUTH_KUBECONFIG=$KUBECONFIG
-  kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS" >/dev/null
+  # A Rahti-like project: its LimitRange and CSC quota, SCC-like UIDs (the tests' `rahti` profile).
+  kubectl get namespace "$NS" >/dev/null 2>&1 || (cd "$ROOT/tests" && "$PY" -c '
+import json, sys
+from conftest import Cluster
+c = Cluster()
+c.kubectl_run("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": c.profile_objects(sys.argv[1], "rahti")}))
+' "$NS")
+  # A new quota refuses pods until the controller has counted it (a real project has it long before).
+  for _ in $(seq 100); do
+    [[ -n "$(kubectl -n "$NS" get resourcequota -o jsonpath='{.items[*].status.used.pods}')" ]] && break
+    sleep 0.2
+  done
 
   log "ansible-playbook playbooks/deploy.yml -i inventories/local -e mlflow_namespace=$NS (log: .demo/deploy.log)"
   (cd "$ROOT" && ansible-playbook playbooks/deploy.yml -i inventories/local \

@@ -34,10 +34,13 @@ PATHS = {
     "Pod": "/api/v1/namespaces/{ns}/pods",
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
     "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
+    "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
 }
 
-# Snapshot keys that move on their own while pods roll or get scheduled.
-DERIVED_KINDS = ("Pod/", "ReplicaSet/", "Endpoints/", "EndpointSlice/", "Event/")
+# Snapshot keys that move on their own while pods roll or get scheduled (the platform's quota
+# objects count the pods: their status moves with them).
+DERIVED_KINDS = ("Pod/", "ReplicaSet/", "Endpoints/", "EndpointSlice/", "Event/",
+                 "ResourceQuota/", "AppliedClusterResourceQuota/")
 
 
 def default_vars(namespace: str, app: str = "mlflow", **extra: Any) -> dict:

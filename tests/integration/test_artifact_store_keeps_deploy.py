@@ -18,7 +18,8 @@ DEPLOY_EXTRA = {
     "mlflow_route_whitelist": ["203.0.113.0/24", "198.51.100.9"],
     "mlflow_workers": 3,
     "mlflow_minio_storage_size": "3Gi",
-    "mlflow_tracking_resources": {"requests": {"cpu": "150m", "memory": "700Mi"},
+    # Within Rahti's LimitRange (CPU limit at most 5x the request).
+    "mlflow_tracking_resources": {"requests": {"cpu": "250m", "memory": "700Mi"},
                                   "limits": {"cpu": "1", "memory": "1536Mi"}},
 }
 

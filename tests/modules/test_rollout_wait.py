@@ -2,8 +2,9 @@
 
 The LimitRange refusal is Rahti's (`maxLimitRequestRatio: {cpu: "5"}` of every project's
 LimitRange `limits`); the pods it refuses are never created, so a `wait: true` would time out.
-kwok marks created pods Running and Ready. There is no router: a test that needs a Route
-admitted (or refused) writes `status.ingress` as a router would.
+kwok marks created pods Running and Ready. The test cluster's router stand-in admits Routes, and
+refuses one with HostAlreadyClaimed when an older Route in another namespace has its host, as
+OpenShift's router does. A paused Deployment stands for one that never becomes ready.
 """
 
 from __future__ import annotations
@@ -79,20 +80,17 @@ def apply(cluster, namespace, *objs):
                                                                               "items": list(objs)}))
 
 
-def router_reports(cluster, namespace, name, admitted, reason=None, message=None):
-    """Write status.ingress as the OpenShift router does."""
-    host = cluster.kubectl_run("get", "route", name, "-n", namespace, "-o", "jsonpath={.spec.host}").stdout.strip()
-    cond = {"type": "Admitted", "status": "True" if admitted else "False",
-            "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    if reason:
-        cond["reason"] = reason
-    if message:
-        cond["message"] = message
-    status = {"status": {"ingress": [{"host": host, "routerName": "default", "wildcardPolicy": "None",
-                                      "routerCanonicalHostname": "router-default.apps.kwok.test",
-                                      "conditions": [cond]}]}}
-    cluster.kubectl_run("patch", "route", name, "-n", namespace, "--subresource=status", "--type=merge",
-                        "-p", json.dumps(status))
+def paused(name):
+    """A Deployment that never rolls out (the controller leaves a paused one alone)."""
+    d = deployment(name)
+    d["spec"]["paused"] = True
+    return d
+
+
+def host_route(name, host):
+    r = route(name)
+    r["spec"]["host"] = host
+    return r
 
 
 def run(cluster, namespace, runs, tmp_path, *, check=False):
@@ -128,7 +126,6 @@ def test_limit_range_refusal_fails_fast_with_the_apiservers_message(cluster, nam
 
 def test_fitting_deployment_scaled_to_zero_and_admitted_route_are_ready(cluster, namespace, tmp_path):
     apply(cluster, namespace, limit_range(), route("web"))
-    router_reports(cluster, namespace, "web", admitted=True)
     objs = [deployment("fits", replicas=2), deployment("zero", replicas=0)]
     runs = [{"apply": objs, "deployments": ["fits", "zero"], "routes": ["web"], "timeout": 60, "poll": 0.5}]
     r, _res = run(cluster, namespace, runs, tmp_path)
@@ -158,28 +155,30 @@ def test_a_refused_new_revision_fails_while_the_old_pods_run(cluster, namespace,
     assert r[1]["elapsed"] < 10, r[1]
 
 
-def test_refused_route_missing_objects_and_timeout(cluster, namespace, tmp_path):
-    apply(cluster, namespace, route("claimed"), route("unadmitted"))
-    router_reports(cluster, namespace, "claimed", admitted=False, reason="HostAlreadyClaimed",
-                   message="route other already exposes claimed.apps.kwok.test and is older")
+def test_refused_route_missing_objects_and_timeout(cluster, namespace, make_namespace, tmp_path):
+    other = make_namespace("claims-first")
+    host = f"claimed-{namespace}.apps.kwok.test"
+    apply(cluster, other, host_route("other", host))  # older: the router admits it
+    time.sleep(1.1)  # creationTimestamp has a 1 s resolution: make ours clearly younger
+    apply(cluster, namespace, host_route("claimed", host), paused("stuck"))
     runs = [
-        {"routes": ["claimed", "unadmitted"], "deployments": ["nope"], "timeout": TIMEOUT, "expect_failure": True},
-        {"routes": ["unadmitted"], "timeout": 2, "poll": 0.5, "expect_failure": True},
+        {"routes": ["claimed"], "deployments": ["nope", "stuck"], "timeout": TIMEOUT, "expect_failure": True},
+        {"deployments": ["stuck"], "timeout": 2, "poll": 0.5, "expect_failure": True},
     ]
     r, _res = run(cluster, namespace, runs, tmp_path)
     assert r[0]["msg"] == (
         "Deployment/nope: not found; Route/claimed: not admitted by router default: HostAlreadyClaimed: "
-        "route other already exposes claimed.apps.kwok.test and is older"
+        f"route other already exposes {host} and is older"
     ), r[0]
-    assert r[0]["elapsed"] < 5 and "Route/unadmitted" in r[0]["waiting"]
-    assert r[1]["msg"].startswith("Route/unadmitted: not ready after 2 s: not admitted by any router yet"), r[1]
+    assert r[0]["elapsed"] < 10 and "Deployment/stuck" in r[0]["waiting"], r[0]
+    assert r[1]["msg"].startswith("Deployment/stuck: not ready after 2 s: the Deployment is paused"), r[1]
     assert 2 <= r[1]["elapsed"] < 4, r[1]
 
 
 def test_check_mode_reads_once_and_fails_only_on_real_failures(cluster, namespace, tmp_path):
-    apply(cluster, namespace, limit_range(), route("web"), deployment("refused", cpu_request="100m"))
+    apply(cluster, namespace, limit_range(), paused("stuck"), deployment("refused", cpu_request="100m"))
     runs = [
-        {"routes": ["web"], "deployments": ["not-yet-created"], "timeout": TIMEOUT},
+        {"deployments": ["stuck", "not-yet-created"], "timeout": TIMEOUT},
         {"deployments": ["refused"], "timeout": TIMEOUT, "expect_failure": True},
     ]
     deadline = time.monotonic() + 20  # the refusal takes the controllers a moment
@@ -191,7 +190,7 @@ def test_check_mode_reads_once_and_fails_only_on_real_failures(cluster, namespac
         time.sleep(0.2)
     r, res = run(cluster, namespace, runs, tmp_path, check=True)
     assert not r[0].get("failed") and r[0]["polls"] == 1, r[0]
-    assert r[0]["waiting"]["Route/web"].startswith("not admitted by any router yet")
+    assert r[0]["waiting"]["Deployment/stuck"].startswith("the Deployment is paused"), r[0]
     assert r[0]["failures"] == {"Deployment/not-yet-created": "not found"}
     assert r[0]["elapsed"] < 2
     assert r[1]["failed"] is True and RATIO_REFUSAL in r[1]["msg"], r[1]

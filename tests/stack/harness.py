@@ -321,6 +321,10 @@ class Deployed:
                 local.mkdir(parents=True, exist_ok=True)
                 os.chmod(local, 0o1777)
             target = local / m["subPath"] if m.get("subPath") else local
+            if m.get("subPath") and not (v.get("configMap") or v.get("secret")):
+                # the kubelet creates a missing subPath of a volume
+                target.mkdir(parents=True, exist_ok=True)
+                os.chmod(target, 0o1777)
             mounts[m["mountPath"]] = str(target)
         return mounts
 
