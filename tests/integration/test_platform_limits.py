@@ -27,6 +27,18 @@ def unchanged(before, after):
     return not d["added"] and not d["removed"] and not d["changed"], d
 
 
+def refused_without_change(cluster, ns, playbook, extra_vars, *expected):
+    """Run `playbook`: it must fail, say each of `expected`, and leave the namespace as it was."""
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook(playbook, extra_vars)
+    assert r.rc != 0, str(r)
+    out = " ".join(r.stdout.split())
+    missing = [e for e in expected if e not in out]
+    assert not missing, f"{missing} not in the output:\n{r}"
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
 def test_defaults_fit_rahti_with_models_and_rerun_is_noop(cluster):
     """The default variables deploy into a Rahti-like namespace, Models can be enabled and disabled
     there, and a re-run changes nothing."""
@@ -59,25 +71,14 @@ def test_quota_too_small_stops_in_preflight_with_the_numbers(cluster):
                                 "spec": {"hard": {"limits.cpu": "2", "limits.memory": "16Gi"}}})
     wait_until(lambda: (get(cluster, "ResourceQuota", ns, "tiny") or {}).get("status", {}).get("hard"), 30,
                what="quota tiny counted")
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("deploy.yml", default_vars(ns, "sq"))
-    assert r.rc != 0, str(r)
-    assert "nothing was changed" in r.stdout and "limits.cpu" in r.stdout and "tiny" in r.stdout, str(r)
-    ok, d = unchanged(before, cluster.snapshot(ns))
-    assert ok, d
+    refused_without_change(cluster, ns, "deploy.yml", default_vars(ns, "sq"), "nothing was changed", "limits.cpu", "tiny")
 
 
 def test_cpu_ratio_over_five_is_refused_naming_the_variable(cluster):
     ns = cluster.fresh_namespace("ratio", profile="rahti")
-    before = cluster.snapshot(ns)
-    bad = {"requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
-           "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "512Mi"}}
-    r = cluster.run_playbook("deploy.yml", default_vars(ns, "ra", mlflow_postgresql_resources=bad))
-    assert r.rc != 0, str(r)
-    out = " ".join(r.stdout.split())
-    assert "ra-postgresql/postgresql" in out and "mlflow_postgresql_resources" in out and "5x" in out, str(r)
-    ok, d = unchanged(before, cluster.snapshot(ns))
-    assert ok, d
+    bad = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    refused_without_change(cluster, ns, "deploy.yml", default_vars(ns, "ra", mlflow_postgresql_resources=bad),
+                           "ra-postgresql/postgresql", "mlflow_postgresql_resources", "5x")
 
 
 def test_enable_models_over_quota_is_refused_before_scaling(cluster):
@@ -89,11 +90,7 @@ def test_enable_models_over_quota_is_refused_before_scaling(cluster):
                                 "spec": {"hard": {"limits.cpu": "2500m"}}})
     wait_until(lambda: (get(cluster, "ResourceQuota", ns, "other-use") or {}).get("status", {}).get("used"), 30,
                what="quota other-use counted")
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
-    assert r.rc != 0 and "limits.cpu" in r.stdout and "other-use" in r.stdout, str(r)
-    ok, d = unchanged(before, cluster.snapshot(ns))
-    assert ok, d
+    refused_without_change(cluster, ns, "enable_models.yml", {**v, "models_uri": "models:/iris/1"}, "limits.cpu", "other-use")
 
 
 def test_models_that_do_not_start_are_put_back(cluster):
@@ -153,13 +150,8 @@ def test_route_host_claimed_by_another_namespace_fails_with_the_reason(cluster):
 
 def test_generated_host_label_over_63_is_refused_before_any_change(cluster):
     ns = cluster.fresh_namespace("a-namespace-with-a-rather-long-name-x", profile="rahti")
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("deploy.yml", default_vars(ns, "a-long-application-name"))
-    assert r.rc != 0, str(r)
-    out = " ".join(r.stdout.split())
-    assert "63 characters" in out and "a-long-application-name-models" in out and "nothing was changed" in out, str(r)
-    ok, d = unchanged(before, cluster.snapshot(ns))
-    assert ok, d
+    refused_without_change(cluster, ns, "deploy.yml", default_vars(ns, "a-long-application-name"),
+                           "63 characters", "a-long-application-name-models", "nothing was changed")
 
 
 def test_whitelist_longer_than_61_entries_is_written_whole(cluster):

@@ -1,0 +1,54 @@
+"""The optional OpenShift build is self-contained (no test cluster serves the build API, so this
+checks what the role renders and the order it applies things in)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def render(tmp_path):
+    out = tmp_path / "build.json"
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(REPO / "tests" / "render" / "build.yml"), "-e", f"out={out}"],
+                          cwd=REPO, capture_output=True, text=True, check=False,
+                          env={"PATH": f"{VENV_BIN}:/usr/bin:/bin", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                               "HOME": str(tmp_path), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {o["kind"]: o for o in json.loads(out.read_text())}
+
+
+def test_build_has_no_git_source_and_carries_its_inputs(tmp_path):
+    objs = render(tmp_path)
+    assert set(objs) == {"ImageStream", "ConfigMap", "BuildConfig"}
+    bc = objs["BuildConfig"]
+    src = bc["spec"]["source"]
+    assert src["type"] == "Dockerfile" and "git" not in src
+    assert src["dockerfile"] == (REPO / "images" / "mlflow" / "Containerfile").read_text()
+    assert src["configMaps"] == [{"configMap": {"name": objs["ConfigMap"]["metadata"]["name"]}}]
+    assert objs["ConfigMap"]["data"]["requirements.txt"] == (REPO / "images" / "mlflow" / "requirements.txt").read_text()
+    version = yaml.safe_load((REPO / "roles" / "mlflow" / "defaults" / "main.yml").read_text())["mlflow_version"]
+    assert bc["spec"]["strategy"]["dockerStrategy"]["buildArgs"] == [{"name": "MLFLOW_VERSION", "value": version}]
+    assert bc["spec"]["output"]["to"] == {"kind": "ImageStreamTag", "name": f"mlflow-mlflow:{version}"}
+    # No ConfigChange trigger (it fires only on creation): the role starts a Build when the inputs change.
+    assert bc["spec"]["triggers"] == []
+    assert len(bc["metadata"]["annotations"]["csc.mlflow/build-inputs"]) == 64
+
+
+def test_requirements_pin_the_version_the_build_argument_names():
+    version = yaml.safe_load((REPO / "roles" / "mlflow" / "defaults" / "main.yml").read_text())["mlflow_version"]
+    assert f"mlflow=={version}\n" in (REPO / "images" / "mlflow" / "requirements.txt").read_text()
+
+
+def test_workloads_are_applied_only_after_the_build():
+    tasks = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "deploy.yml").read_text())
+    names = [t["name"] for t in tasks]
+    assert names.index("Build the MLflow image first (OpenShift, mlflow_build_enabled)") < names.index("Apply the stack")
+    build = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "build.yml").read_text())
+    assert [t["name"] for t in build][:2] == ["Apply the ImageStream, the build's ConfigMap and the BuildConfig",
+                                              "Look for the image of this MLflow version"]
