@@ -18,6 +18,7 @@ from ansible_collections.csc.mlflow.plugins.module_utils.ip_whitelist import (
     normalize,
     to_annotation,
 )
+from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import api_message
 
 try:
     from kubernetes.dynamic.exceptions import (
@@ -137,7 +138,7 @@ def apply(client, params):
         hint = " (not an OpenShift cluster? use kind=Ingress)" if kind == "Route" else ""
         raise RouteWhitelistError("the API %s %s is not served by this cluster%s" % (API_VERSIONS[kind], kind, hint))
     except Exception as exc:  # pylint: disable=broad-except  # connection refused, TLS, auth, ...
-        raise RouteWhitelistError("could not reach the Kubernetes API: %s" % _api_message(exc))
+        raise RouteWhitelistError("could not reach the Kubernetes API: %s" % api_message(exc))
 
     # Read every object first, so that a missing one stops the run before any change.
     current = {}
@@ -183,7 +184,7 @@ def apply(client, params):
                 obj = _get(client, resource, kind, name, namespace)
             except DynamicApiError as exc:
                 raise RouteWhitelistError(
-                    "could not patch %s %s/%s: %s" % (kind, namespace, name, _api_message(exc))
+                    "could not patch %s %s/%s: %s" % (kind, namespace, name, api_message(exc))
                 )
         results.append(entry)
 
@@ -215,15 +216,5 @@ def _get(client, resource, kind, name, namespace):
     except NotFoundError:
         raise RouteWhitelistError("%s %s/%s not found" % (kind, namespace, name))
     except DynamicApiError as exc:
-        raise RouteWhitelistError("could not read %s %s/%s: %s" % (kind, namespace, name, _api_message(exc)))
+        raise RouteWhitelistError("could not read %s %s/%s: %s" % (kind, namespace, name, api_message(exc)))
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
-def _api_message(exc):
-    summary = getattr(exc, "summary", None)
-    if callable(summary):
-        try:
-            return summary()
-        except Exception:  # pylint: disable=broad-except
-            pass
-    return str(exc)

@@ -68,6 +68,7 @@ options:
     type: float
     default: 0
 extends_documentation_fragment:
+  - csc.mlflow.k8s_module
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -78,17 +79,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to show.
-  action_group:
-    support: full
-    description: Use C(group/csc.mlflow.k8s) in C(module_defaults) to set the connection options once.
-    membership: [csc.mlflow.k8s]
-  platform:
-    support: full
-    description: Runs wherever the kubernetes Python library can reach the API server.
-    platforms: posix
-requirements:
-  - kubernetes >= 24.2.0 (Python library)
-  - PyYAML >= 3.11
 notes:
   - The module never reports C(changed).
   - A failure that heals within O(settle) (a pod that crashes once while its database starts)
@@ -159,7 +149,6 @@ polls:
   sample: 3
 """
 
-import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -177,176 +166,19 @@ except ImportError:
     K8S_CORE_IMPORT_ERROR = traceback.format_exc()
     AUTH_ARG_SPEC = {}
 
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
-except ImportError:  # pragma: no cover - the module reports the missing library
-
-    class DynamicApiError(Exception):
-        pass
-
-    class ResourceNotFoundError(Exception):
-        pass
-
-from ansible_collections.csc.mlflow.plugins.module_utils.rollout import (
-    FAILED,
-    READY,
-    WAITING,
-    Settler,
-    evaluate,
-    one_line,
-    summary,
+from ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait import (
+    ARGUMENT_SPEC,
+    Reader,
+    RolloutError,
+    _unique,
+    wait,
 )
-
-ARGUMENT_SPEC = dict(
-    namespace=dict(type="str", required=True),
-    deployments=dict(type="list", elements="str", default=[]),
-    routes=dict(type="list", elements="str", default=[]),
-    timeout=dict(type="int", default=600),
-    poll=dict(type="float", default=1.0),
-    settle=dict(type="float", default=0.0),
-)
-
-KINDS = {
-    "Deployment": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "Pod": "v1",
-    "Event": "v1",
-    "Route": "route.openshift.io/v1",
-}
-REQUEST_TIMEOUT = 20
-
-
-class RolloutError(Exception):
-    pass
 
 
 def argument_spec():
     spec = dict(AUTH_ARG_SPEC)
     spec.update(ARGUMENT_SPEC)
     return spec
-
-
-def _api_message(exc):
-    summary_ = getattr(exc, "summary", None)
-    if callable(summary_):
-        try:
-            return summary_()
-        except Exception:  # pylint: disable=broad-except
-            pass
-    return str(exc)
-
-
-def _unique(names):
-    out = []
-    for name in names or []:
-        if name and name not in out:
-            out.append(name)
-    return out
-
-
-class Reader(object):
-    """One list request per kind and poll."""
-
-    def __init__(self, client, namespace):
-        self.client = client
-        self.namespace = namespace
-        self.resources = {}
-
-    def resource(self, kind):
-        if kind not in self.resources:
-            try:
-                self.resources[kind] = self.client.resource(kind, KINDS[kind])
-            except ResourceNotFoundError:
-                hint = " (not an OpenShift cluster? leave routes empty)" if kind == "Route" else ""
-                raise RolloutError("the API %s %s is not served by this cluster%s" % (KINDS[kind], kind, hint))
-        return self.resources[kind]
-
-    def list(self, kind):
-        resource = self.resource(kind)
-        result = self.client.get(resource, namespace=self.namespace, _request_timeout=REQUEST_TIMEOUT)
-        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        return data.get("items") or []
-
-    def read(self, deployments, routes):
-        lists = dict(deployments=[], replicasets=[], pods=[], events=[], routes=[])
-        if deployments:
-            lists["deployments"] = self.list("Deployment")
-            pending = evaluate(deployments, [], deployments=lists["deployments"])
-            if any(status != READY for status, _reason in pending.values()):
-                lists["replicasets"] = self.list("ReplicaSet")
-                lists["pods"] = self.list("Pod")
-                try:
-                    lists["events"] = self.list("Event")
-                except DynamicApiError:
-                    lists["events"] = []  # no right to read events: conditions and statuses still tell a lot
-        if routes:
-            lists["routes"] = self.list("Route")
-        return evaluate(deployments, routes, **lists)
-
-
-def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
-    """Poll until all is ready, something failed (for ``settle`` s) or ``timeout`` passed; -> (result, msg)."""
-    deployments = _unique(params.get("deployments"))
-    routes = _unique(params.get("routes"))
-    timeout = max(0, params.get("timeout") or 0)
-    poll = max(0.05, float(params.get("poll") or 1))
-    settler = Settler(params.get("settle") or 0)
-    start = clock()
-    polls = 0
-    states = {}
-    confirmed = {}
-    api_error = None
-    while True:
-        polls += 1
-        try:
-            states = reader.read(deployments, routes)
-            api_error = None
-        except DynamicApiError as exc:
-            status = getattr(exc, "status", None)
-            if status in (401, 403):
-                raise RolloutError("could not read %s: %s" % (params["namespace"], _api_message(exc)))
-            api_error = one_line("API error: %s" % _api_message(exc))
-        except RolloutError:
-            raise
-        except Exception as exc:  # pylint: disable=broad-except  # connection refused, timeouts, ...
-            api_error = one_line("could not reach the Kubernetes API: %s" % exc)
-        now = clock()
-        elapsed = now - start
-        if api_error:
-            # keep the last known state, but say why it is not fresher
-            if not states:
-                states = dict(("Deployment/%s" % n, (WAITING, api_error)) for n in deployments)
-                states.update(("Route/%s" % n, (WAITING, api_error)) for n in routes)
-            if check_mode or elapsed >= timeout:
-                raise RolloutError(api_error)
-        else:
-            confirmed = settler.update(states, now)
-        if check_mode:
-            confirmed = dict(
-                (k, r) for k, (s, r) in states.items() if s == FAILED and r != "not found"
-            )
-            break
-        if confirmed or all(s == READY for s, _r in states.values()):
-            break
-        if elapsed >= timeout:
-            break
-        sleep(max(0.0, min(poll, timeout - elapsed)))
-    elapsed = clock() - start
-    result = dict(
-        changed=False,
-        ready=sorted(k for k, (s, _r) in states.items() if s == READY),
-        failures=dict((k, r) for k, (s, r) in states.items() if s == FAILED),
-        waiting=dict((k, r) for k, (s, r) in states.items() if s not in (READY, FAILED)),
-        elapsed=round(elapsed, 2),
-        polls=polls,
-    )
-    if check_mode:
-        return result, summary(states, confirmed) if confirmed else None
-    timed_out = not confirmed and any(s != READY for s, _r in states.values())
-    if timed_out:
-        # failures still inside their settle time are reported with the rest
-        confirmed = dict((k, r) for k, (s, r) in states.items() if s == FAILED)
-    return result, summary(states, confirmed, timed_out=timed_out, elapsed=elapsed)
 
 
 def main():

@@ -77,6 +77,7 @@ options:
     type: str
 extends_documentation_fragment:
   - csc.mlflow.ip_whitelist
+  - csc.mlflow.k8s_module
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -85,17 +86,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the annotation of each object before and after.
-  action_group:
-    support: full
-    description: Use C(group/csc.mlflow.k8s) in C(module_defaults) to set the connection options once.
-    membership: [csc.mlflow.k8s]
-  platform:
-    support: full
-    description: Runs wherever the kubernetes Python library can reach the API server.
-    platforms: posix
-requirements:
-  - kubernetes >= 24.2.0 (Python library)
-  - PyYAML >= 3.11
 seealso:
   - module: kubernetes.core.k8s
   - name: OpenShift route-specific annotations
