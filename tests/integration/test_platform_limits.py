@@ -27,6 +27,15 @@ def unchanged(before, after):
     return not d["added"] and not d["removed"] and not d["changed"], d
 
 
+def rerun_changes_nothing(cluster, ns, extra_vars):
+    """A re-run of deploy.yml reports changed=0 and writes nothing."""
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", extra_vars)
+    assert r.rc == 0 and r.changed == 0, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
 def refused_without_change(cluster, ns, playbook, extra_vars, *expected):
     """Run `playbook`: it must fail, say each of `expected`, and leave the namespace as it was."""
     before = cluster.snapshot(ns)
@@ -47,10 +56,7 @@ def test_defaults_fit_rahti_with_models_and_rerun_is_noop(cluster):
     r = cluster.run_playbook("deploy.yml", v)
     assert r.rc == 0, str(r)
     assert contract_problems(cluster, ns) == []
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("deploy.yml", v)
-    assert r.rc == 0 and r.changed == 0, str(r)
-    assert unchanged(before, cluster.snapshot(ns))[0]
+    rerun_changes_nothing(cluster, ns, v)
     r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
     assert r.rc == 0, str(r)
     assert get(cluster, "Deployment", ns, "fit-models")["status"].get("readyReplicas") == 1
@@ -193,10 +199,7 @@ def test_kubernetes_profile_lifecycle(cluster, k8s_ns):
     for p in get(cluster, "Pod", k8s_ns):
         sc = p["spec"].get("securityContext") or {}
         assert sc.get("fsGroup") == 1001 and sc.get("fsGroupChangePolicy") == "OnRootMismatch", p["metadata"]["name"]
-    before = cluster.snapshot(k8s_ns)
-    r = cluster.run_playbook("deploy.yml", v)
-    assert r.rc == 0 and r.changed == 0, str(r)
-    assert unchanged(before, cluster.snapshot(k8s_ns))[0]
+    rerun_changes_nothing(cluster, k8s_ns, v)
     r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
     assert r.rc == 0, str(r)
     r = cluster.run_playbook("disable_models.yml", v)
