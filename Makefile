@@ -10,7 +10,7 @@ export CSC_MLFLOW_CACHE ?= $(HOME)/.cache/csc-mlflow
 export PATH := $(BIN):$(PATH)
 COLLECTION_LINK := .ansible/collections/ansible_collections/csc/mlflow
 
-.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity pytest test demo demo-down bench clean
+.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity pytest test golden demo demo-down bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -51,6 +51,9 @@ pytest: setup tools
 	$(BIN)/python -m pytest tests
 
 test: lint sanity pytest  ## everything CI runs
+
+golden: setup  ## regenerate tests/render/golden/ after an intended change of a manifest (review the diff)
+	CSC_MLFLOW_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/render/test_golden.py -q
 
 demo: setup tools  ## local cluster + deploy.yml + a running MLflow on localhost
 	tests/demo/demo.sh up

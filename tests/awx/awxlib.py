@@ -13,13 +13,14 @@ REPO = Path(__file__).resolve().parents[2]
 AWX = REPO / "awx"
 VENV_BIN = REPO / ".venv" / "bin"
 
-# playbook -> entry point of roles/mlflow/meta/argument_specs.yml (docs/DESIGN.md)
+# playbook -> the role entry points it runs, as "role:entry point" (roles/<role>/meta/argument_specs.yml)
+_SERVICES = ["mlflow_postgresql:main", "mlflow_minio:main", "mlflow_tracking:main", "mlflow_models:main", "mlflow:apply"]
 ENTRY_POINTS = {
-    "playbooks/deploy.yml": "main",
-    "playbooks/enable_models.yml": "enable_models",
-    "playbooks/disable_models.yml": "disable_models",
-    "playbooks/configure_artifact_store.yml": "artifact_store",
-    "playbooks/undeploy.yml": "undeploy",
+    "playbooks/deploy.yml": ["mlflow:prepare"] + _SERVICES,
+    "playbooks/enable_models.yml": ["mlflow_models:enable", "mlflow:connect"],
+    "playbooks/disable_models.yml": ["mlflow_models:disable", "mlflow:connect"],
+    "playbooks/configure_artifact_store.yml": ["mlflow_tracking:artifact_store", "mlflow:connect", "mlflow:prepare"] + _SERVICES,
+    "playbooks/undeploy.yml": ["mlflow:undeploy"],
 }
 
 # Test values for the site settings the files reference.
@@ -56,10 +57,12 @@ def render_config(tmp_dir: Path, extra_vars: dict | None = None) -> dict:
 
 
 def argument_specs() -> dict:
-    path = REPO / "roles" / "mlflow" / "meta" / "argument_specs.yml"
-    if not path.exists():
-        return {}
-    return yaml.safe_load(path.read_text()).get("argument_specs", {})
+    """Every role's entry points, keyed "role:entry point"."""
+    out = {}
+    for path in sorted((REPO / "roles").glob("*/meta/argument_specs.yml")):
+        for entry, spec in (yaml.safe_load(path.read_text()).get("argument_specs") or {}).items():
+            out[f"{path.parents[1].name}:{entry}"] = spec
+    return out
 
 
 def module_doc(module: str) -> dict:

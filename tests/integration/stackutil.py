@@ -75,8 +75,11 @@ def contract_problems(cluster, ns: str) -> list[str]:
 
 
 def role_defaults() -> dict:
-    p = REPO / "roles" / "mlflow" / "defaults" / "main.yml"
-    return yaml.safe_load(p.read_text()) if p.exists() else {}
+    """The defaults of every role of the collection, merged (each variable belongs to one role)."""
+    out: dict = {}
+    for p in sorted((REPO / "roles").glob("*/defaults/main.yml")):
+        out.update(yaml.safe_load(p.read_text()) or {})
+    return out
 
 
 def get(cluster, kind: str, ns: str, name: str | None = None) -> Any:
