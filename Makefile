@@ -10,7 +10,7 @@ export CSC_MLFLOW_CACHE ?= $(HOME)/.cache/csc-mlflow
 export PATH := $(BIN):$(PATH)
 COLLECTION_LINK := .ansible/collections/ansible_collections/csc/mlflow
 
-.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity pytest test golden demo demo-down bench clean
+.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity docs pytest test golden demo demo-down bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -46,6 +46,10 @@ lint: setup  ## ansible-lint (production profile)
 
 sanity: setup  ## ansible-test sanity
 	tests/sanity/run.sh
+
+# Standard library + PyYAML only: the venv's Python, or any python3 with PyYAML.
+docs:  ## write the variable tables of the role READMEs and USER_GUIDE from the argument specs
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) docs/generate.py
 
 pytest: setup tools
 	$(BIN)/python -m pytest tests
