@@ -54,7 +54,7 @@ def _versions() -> dict[str, str]:
 
 
 def minio_version() -> str:
-    defaults = REPO / "roles/mlflow/defaults/main.yml"
+    defaults = REPO / "roles/mlflow_minio/defaults/main.yml"
     if defaults.exists():
         m = re.search(r"^mlflow_minio_version:\s*[\"']?(v0\.0\.0-[^\"'\s]+)", defaults.read_text(), re.M)
         if m:

@@ -15,7 +15,7 @@ CACHE=${CSC_MLFLOW_CACHE:-$HOME/.cache/csc-mlflow}
 log() { printf '[stack-tools] %s\n' "$*" >&2; }
 
 # --- MinIO version: the role's default when it names a Go module version ------------
-role_defaults=$ROOT/roles/mlflow/defaults/main.yml
+role_defaults=$ROOT/roles/mlflow_minio/defaults/main.yml
 if [[ -f $role_defaults ]]; then
   role_minio=$(sed -n 's/^mlflow_minio_version:[[:space:]]*["'\'']\{0,1\}\([^"'\''[:space:]]*\).*/\1/p' "$role_defaults" | head -n1)
   if [[ $role_minio == v0.0.0-* ]]; then
