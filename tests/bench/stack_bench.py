@@ -8,7 +8,7 @@ From one run on this machine, side by side:
 Targets: proxy overhead < 10 % on metric logging; uploads >= 80 % of direct throughput.
 
 The stack is deployed with playbooks/deploy.yml into namespace `bench-stack` of the
-running test cluster (.cluster/kubeconfig, or $CSC_MLFLOW_CLUSTER_DIR/kubeconfig) and started by tests/stack/harness.py.
+running test cluster (.cluster/kubeconfig, or $CSC_MLFLOW_CLUSTER_DIR/kubeconfig) and started by tests/stack/running_stack/.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "stack"))
 
-from harness import Deployed, Stack, Tools, local_env  # noqa: E402
+from running_stack.deployed import Deployed  # noqa: E402
+from running_stack.processes import local_env  # noqa: E402
+from running_stack.stack import Stack  # noqa: E402
+from running_stack.tools import Tools  # noqa: E402
 
 NS = os.environ.get("BENCH_NAMESPACE", "bench-stack")
 N_METRIC = int(os.environ.get("BENCH_N_METRIC", "300"))

@@ -142,32 +142,20 @@ write_kubeconfig() {  # write_kubeconfig <file> <cert basename> <server>
   ca="$(base64 -w0 <"$PKI/ca.crt")"
   crt="$(base64 -w0 <"$PKI/$2.crt")"
   key="$(base64 -w0 <"$PKI/$2.key")"
-  (umask 077; cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: kwok
-  cluster:
-    server: $3
-    certificate-authority-data: $ca
-users:
-- name: $2
-  user:
-    client-certificate-data: $crt
-    client-key-data: $key
-contexts:
-- name: $2@kwok
-  context:
-    cluster: kwok
-    user: $2
-    namespace: default
-current-context: $2@kwok
-EOF
-  )
+  (umask 077; render "$MANIFESTS/kubeconfig.yaml" SERVER="$3" CA_DATA="$ca" USER="$2" CERT_DATA="$crt" \
+    KEY_DATA="$key" >"$1")
 }
 
-render() {  # render <manifest>...: fill in the @NAME@ placeholders
-  sed -e "s|@ROUTER_DOMAIN@|$ROUTER_DOMAIN|g" -e "s|@ADMIN_SA@|$ADMIN_SA|g" "$@"
+render() {  # render <manifest> [NAME=value]...: the manifest with its @NAME@ placeholders filled in
+  # In the shell, not sed: no escaping of the values, and the private keys (kubeconfig.yaml)
+  # stay out of any process's command line.
+  local text arg
+  text="$(<"$1")"
+  shift
+  for arg in ROUTER_DOMAIN="$ROUTER_DOMAIN" ADMIN_SA="$ADMIN_SA" "$@"; do
+    text="${text//"@${arg%%=*}@"/"${arg#*=}"}"
+  done
+  printf '%s\n' "$text"
 }
 
 write_configs() {
@@ -191,25 +179,13 @@ bootstrap_objects() {
 
 route_probe() {  # dry-run a Route that needs both mutations; succeeds once the policy acts
   local out
-  out="$(kc create --dry-run=server -o jsonpath='{.spec.tls.termination} {.spec.host}' -f - <<'EOF' 2>/dev/null
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: probe, namespace: default}
-spec:
-  to: {kind: Service, name: probe}
-  tls: {termination: Edge, insecureEdgeTerminationPolicy: Redirect}
-EOF
-)" || return 1
+  out="$(kc create --dry-run=server -o jsonpath='{.spec.tls.termination} {.spec.host}' \
+    -f "$MANIFESTS/probe-route.yaml" 2>/dev/null)" || return 1
   [[ "$out" == "edge probe-default.$ROUTER_DOMAIN" ]]
 }
 
 probe_pod() {  # probe_pod <image> [namespace]: a pod that passes Pod Security restricted
-  cat <<EOF
-{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "${2:-default}"},
- "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-          "containers": [{"name": "c", "image": "$1", "securityContext": {"allowPrivilegeEscalation": false,
-                          "capabilities": {"drop": ["ALL"]}}}]}}
-EOF
+  render "$MANIFESTS/probe-pod.yaml" NAMESPACE="${2:-default}" IMAGE="$1"
 }
 
 probe_image() {

@@ -50,12 +50,12 @@ c.kubectl_run("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind":
     tail -n 40 "$DEMO/deploy.log" >&2; log "deploy.yml failed"; exit 1; }
 
   log "starting PostgreSQL, MinIO, MLflow and NGINX from what was deployed (logs: .demo/stack/logs)"
-  "$PY" "$ROOT/tests/stack/harness.py" up --namespace "$NS" --app "$APP" --state "$DEMO/stack" \
+  PYTHONPATH="$ROOT/tests/stack" "$PY" -m running_stack up --namespace "$NS" --app "$APP" --state "$DEMO/stack" \
     --kubeconfig "$KUBECONFIG" >"$DEMO/stack.json"
   url=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tracking_uri"])' "$DEMO/stack.json")
   user=$(kubectl -n "$NS" get secret "$APP-users" -o jsonpath='{.data}' |
          "$PY" -c 'import json,sys; print(sorted(json.load(sys.stdin))[0])')
-  mlflow_py=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); from harness import Tools; print(Tools.find().python())' "$ROOT/tests/stack" 2>/dev/null || echo python3)
+  mlflow_py=$(PYTHONPATH="$ROOT/tests/stack" "$PY" -c 'from running_stack.tools import Tools; print(Tools.find().python())' 2>/dev/null || echo python3)
   pwcmd="$(command -v kubectl) --kubeconfig $KUBECONFIG -n $NS get secret $APP-users -o jsonpath='{.data.$user}' | base64 -d"
   {
     echo "export MLFLOW_TRACKING_URI=$url"
@@ -80,7 +80,7 @@ EOF
 down() {
   if [[ -d $DEMO/stack ]]; then
     log "stopping the stack"
-    "$PY" "$ROOT/tests/stack/harness.py" down --state "$DEMO/stack" || true
+    PYTHONPATH="$ROOT/tests/stack" "$PY" -m running_stack down --state "$DEMO/stack" || true
   fi
   if [[ -f $DEMO/cluster-started ]]; then
     log "stopping the cluster demo.sh started"

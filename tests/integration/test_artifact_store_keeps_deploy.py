@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from stackutil import WHITELIST_ANNOTATION, default_vars, get, secret_values
+from deployment import WHITELIST_ANNOTATION, default_vars, get, secret_values
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackutil import default_vars, deployment_ready, get, wait_until
+from deployment import default_vars, deployment_ready, get, wait_until
 
 pytestmark = [pytest.mark.cluster]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from stackutil import default_vars, get, wait_until
+from deployment import default_vars, get, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from stackutil import (
+from deployment import (
     LABEL_KEYS,
     ROUTER_DOMAIN,
     WHITELIST,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from stackutil import contract_problems, default_vars, diff, get, wait_until
+from deployment import contract_problems, default_vars, diff, get, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -2,7 +2,7 @@
 
 `deployment`: `playbooks/deploy.yml` applied to a fresh namespace of the test cluster
 (session scope), with the settings the playbook printed.
-`stack`: the real services started from what was deployed (tests/stack/harness.py).
+`stack`: the real services started from what was deployed (tests/stack/running_stack/).
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import Deployed, Deployment, Stack, Tools, deploy
+from running_stack.deployed import Deployed
+from running_stack.playbooks import Deployment, deploy
+from running_stack.stack import Stack
+from running_stack.tools import Tools
 
 pytestmark = pytest.mark.stack
 

@@ -15,7 +15,10 @@ import textwrap
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from harness import Deployed, MinIO, Stack, deploy, playbook
+from running_stack.deployed import Deployed
+from running_stack.minio import MinIO
+from running_stack.playbooks import deploy, playbook
+from running_stack.stack import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

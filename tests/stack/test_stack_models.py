@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from harness import playbook
+from running_stack.playbooks import playbook
 import requests
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import local_env
+from running_stack.processes import local_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -1,6 +1,7 @@
 """Unit tests of the harness's pure logic: `$(VAR)` expansion and the substitutions."""
 
-from harness import Substitutions, expand
+from running_stack.deployed import expand
+from running_stack.substitutions import Substitutions
 
 
 def test_expand_like_the_kubelet():

@@ -16,7 +16,10 @@ import textwrap
 
 import pytest
 
-from harness import Deployed, Stack, _versions, deploy, playbook
+from running_stack.deployed import Deployed
+from running_stack.playbooks import deploy, playbook
+from running_stack.stack import Stack
+from running_stack.tools import versions
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -64,7 +67,7 @@ def _read(stack, run_id, old=False):
 
 
 def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_path):
-    old_version = _versions()["MLFLOW_OLD_VERSION"]
+    old_version = versions()["MLFLOW_OLD_VERSION"]
     ns = stack_cluster.fresh_namespace("upgrade")
     # No official image of MLflow 2.22 has the database driver: the user's own (a recorded test image).
     dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}")

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 import requests
-from harness import deploy
+from running_stack.playbooks import deploy
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

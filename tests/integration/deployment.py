@@ -1,4 +1,11 @@
-"""Helpers for the playbook integration tests (reading objects, comparing snapshots)."""
+"""The playbook integration tests' side of a deployment on the test cluster.
+
+The variables the tests deploy with (`default_vars`; they run the playbooks with the
+`cluster` fixture's `run_playbook`), and what the playbooks applied, read back through the
+API: objects by kind (`get`), Secret values, pods, readiness, snapshot diffs, the pod
+templates checked against images/contracts.yml. Starting the deployed services for real is
+the stack suite's (tests/stack/running_stack/).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,151 @@
+"""What the playbooks applied to one namespace, read back from the test cluster the way the
+kubelet would use it: pod specs, containers' environments (ConfigMaps and Secrets resolved,
+`$(VAR)` expanded), their ConfigMap/Secret volumes written to local directories."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from pathlib import Path
+
+
+def _b64(s: str) -> str:
+    return base64.b64decode(s).decode()
+
+
+class Deployed:
+    """What the playbooks applied to one namespace, read back from the cluster."""
+
+    def __init__(self, api, namespace: str, app: str = "mlflow"):
+        from kubernetes import client
+
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.batch = client.BatchV1Api(api)
+        self.api = api
+        self.ns = namespace
+        self.app = app
+        self._cm: dict[str, dict[str, str]] = {}
+        self._sec: dict[str, dict[str, str]] = {}
+
+    def configmap(self, name: str) -> dict[str, str]:
+        if name not in self._cm:
+            self._cm[name] = dict(self.core.read_namespaced_config_map(name, self.ns).data or {})
+        return self._cm[name]
+
+    def secret(self, name: str) -> dict[str, str]:
+        if name not in self._sec:
+            data = self.core.read_namespaced_secret(name, self.ns).data or {}
+            self._sec[name] = {k: _b64(v) for k, v in data.items()}
+        return self._sec[name]
+
+    def refresh(self) -> None:
+        self._cm.clear()
+        self._sec.clear()
+
+    def pod_spec(self, deployment: str) -> dict:
+        d = self.apps.read_namespaced_deployment(deployment, self.ns)
+        return self.api.sanitize_for_serialization(d.spec.template.spec)
+
+    def job_specs(self) -> list[tuple[str, dict]]:
+        jobs = self.batch.list_namespaced_job(self.ns).items
+        jobs.sort(key=lambda j: j.metadata.creation_timestamp)
+        return [(j.metadata.name, self.api.sanitize_for_serialization(j.spec.template.spec)) for j in jobs]
+
+    @staticmethod
+    def container(spec: dict, name: str | None = None, init: bool = False, match: str | None = None) -> dict:
+        items = spec.get("initContainers" if init else "containers") or []
+        for c in items:
+            text = json.dumps(c)
+            if (name is None or c["name"] == name) and (match is None or match in text):
+                return c
+        raise KeyError(f"no {'init ' if init else ''}container name={name} match={match}")
+
+    def env(self, container: dict) -> dict[str, str]:
+        """The container's environment as the kubelet would compute it."""
+        env: dict[str, str] = {}
+        for src in container.get("envFrom") or []:
+            prefix = src.get("prefix", "")
+            if src.get("configMapRef"):
+                data = self.configmap(src["configMapRef"]["name"])
+            else:
+                data = self.secret(src["secretRef"]["name"])
+            env.update({prefix + k: v for k, v in data.items()})
+        for e in container.get("env") or []:
+            if "value" in e and e.get("value") is not None:
+                env[e["name"]] = expand(e["value"], env)
+            elif e.get("valueFrom"):
+                vf = e["valueFrom"]
+                if vf.get("secretKeyRef"):
+                    ref = vf["secretKeyRef"]
+                    val = self.secret(ref["name"]).get(ref["key"])
+                elif vf.get("configMapKeyRef"):
+                    ref = vf["configMapKeyRef"]
+                    val = self.configmap(ref["name"]).get(ref["key"])
+                elif vf.get("fieldRef"):
+                    val = {"metadata.namespace": self.ns}.get(vf["fieldRef"]["fieldPath"], "")
+                else:
+                    val = ""
+                if val is None and not (vf.get("secretKeyRef") or vf.get("configMapKeyRef") or {}).get("optional"):
+                    raise KeyError(f"env {e['name']}: missing {vf}")
+                if val is not None:
+                    env[e["name"]] = val
+            else:
+                env[e["name"]] = ""
+        return env
+
+    def materialise_volumes(self, spec: dict, container: dict, root: Path) -> dict[str, str]:
+        """Write the container's ConfigMap/Secret volumes to `root`; emptyDir/PVC -> dirs.
+
+        Returns {mountPath: local path}.
+        """
+        vols = {v["name"]: v for v in spec.get("volumes") or []}
+        mounts: dict[str, str] = {}
+        for m in container.get("volumeMounts") or []:
+            v = vols[m["name"]]
+            local = root / "vol" / m["name"]
+            if v.get("configMap") or v.get("secret"):
+                data = (self.configmap(v["configMap"]["name"]) if v.get("configMap")
+                        else self.secret(v["secret"]["secretName"]))
+                items = (v.get("configMap") or v.get("secret")).get("items")
+                local.mkdir(parents=True, exist_ok=True)
+                if items:
+                    for it in items:
+                        (local / it["path"]).parent.mkdir(parents=True, exist_ok=True)
+                        (local / it["path"]).write_text(data[it["key"]])
+                else:
+                    for k, val in data.items():
+                        (local / k).write_text(val)
+                os.chmod(local, 0o755)
+                for f in local.rglob("*"):
+                    os.chmod(f, 0o755 if f.is_dir() else 0o644)
+            else:  # emptyDir, PVC: a directory writable by any (arbitrary) UID
+                local.mkdir(parents=True, exist_ok=True)
+                os.chmod(local, 0o1777)
+            target = local / m["subPath"] if m.get("subPath") else local
+            if m.get("subPath") and not (v.get("configMap") or v.get("secret")):
+                # the kubelet creates a missing subPath of a volume
+                target.mkdir(parents=True, exist_ok=True)
+                os.chmod(target, 0o1777)
+            mounts[m["mountPath"]] = str(target)
+        return mounts
+
+
+_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand(s: str, env: dict[str, str]) -> str:
+    """Kubernetes `$(VAR)` expansion; `$$` is a literal `$`; unknown stays."""
+    def rep(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return _VAR.sub(rep, s)
+
+
+def container_argv(container: dict, env: dict[str, str]) -> list[str]:
+    """The container's command and args, `$(VAR)`-expanded with `env` as the kubelet does."""
+    argv = list(container.get("command") or []) + list(container.get("args") or [])
+    return [expand(a, env) for a in argv]

@@ -1,0 +1,210 @@
+"""The stack deployed to a namespace of the test cluster, running on this machine: PostgreSQL,
+MinIO, the deployment's own bucket set-up, MLflow and NGINX (and, on demand, the Models server),
+each started from the deployed pod's container (command, args, env, volumes) through the
+`Substitutions`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import nginx
+from .deployed import Deployed, container_argv
+from .minio import MinIO
+from .net import free_port, wait_http
+from .postgresql import Postgres
+from .processes import Procs, local_env
+from .substitutions import Substitutions
+from .tools import Tools
+
+
+@dataclass
+class Stack:
+    """The stack deployed to `namespace`, running on this machine."""
+
+    deployed: Deployed
+    state: Path
+    tools: Tools = field(default_factory=Tools.find)
+    old: bool = False          # run the tracking/model servers with the old MLflow venv
+
+    def __post_init__(self):
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.procs = Procs(self.state)
+        self.app = self.deployed.app
+        self.subs = Substitutions(self.deployed.ns)
+        self.pg: Postgres | None = None
+        self.minio: MinIO | None = None
+        self.mlflow_port = 0
+        self.nginx_port = 0
+        self.models_port = 0
+        self.models_nginx_port = 0
+
+    # ---- services -------------------------------------------------------------
+    def start_postgresql(self) -> None:
+        spec = self.deployed.pod_spec(f"{self.app}-postgresql")
+        env = self.deployed.env(spec["containers"][0])
+        user = env.get("POSTGRESQL_USER") or env.get("POSTGRES_USER")
+        password = env.get("POSTGRESQL_PASSWORD") or env.get("POSTGRES_PASSWORD")
+        database = env.get("POSTGRESQL_DATABASE") or env.get("POSTGRES_DB")
+        self.pg = Postgres(self.procs, self.state / "postgresql", user, password, database, self.tools)
+        self.pg.init()
+        self.pg.start()
+        self.subs.services[f"{self.app}-postgresql"] = self.pg.port
+
+    def start_minio(self) -> None:
+        spec = self.deployed.pod_spec(f"{self.app}-minio")
+        env = self.deployed.env(spec["containers"][0])
+        self.minio = MinIO(self.procs, "minio", self.state / "minio", env["MINIO_ROOT_USER"],
+                           env["MINIO_ROOT_PASSWORD"], self.tools)
+        self.minio.start()
+        self.subs.services[f"{self.app}-minio"] = self.minio.port
+
+    def run_container_once(self, spec: dict, container: dict, name: str, venv: Path | None = None,
+                           timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run an init container / Job container's command locally (same argv and env)."""
+        root = self.state / "run" / name
+        root.mkdir(parents=True, exist_ok=True)
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, container, root))
+        env = subs.env(self.deployed.env(container))
+        if self.pg is not None:  # `-h <postgresql service>` without a port: the local port
+            env["PGPORT"] = str(self.pg.port)
+        argv = subs.argv(container_argv(container, env))
+        return subprocess.run(argv, check=False, env=local_env(env, venv or self.tools.mlflow_venv, home=root),
+                              capture_output=True, text=True, timeout=timeout, cwd=root)
+
+    def local_subs(self, paths: dict[str, str] | None = None, ports: dict[int, int] | None = None) -> Substitutions:
+        """The stack's substitutions plus one container's mount paths / ports."""
+        return Substitutions(self.subs.namespace, dict(self.subs.services), {**self.subs.ports, **(ports or {})},
+                             {**self.subs.paths, **(paths or {})})
+
+    def setup_bucket(self) -> None:
+        """Run the deployment's own bucket set-up (init container that talks to MinIO)."""
+        for dep in (self.app, f"{self.app}-minio"):
+            spec = self.deployed.pod_spec(dep)
+            for c in spec.get("initContainers") or []:
+                if "bucket" in json.dumps(c).lower():
+                    r = self.run_container_once(spec, c, f"{dep}-{c['name']}")
+                    if r.returncode != 0:
+                        raise RuntimeError(f"bucket set-up {c['name']} failed: {r.stdout}\n{r.stderr}")
+                    return
+        raise RuntimeError("no bucket set-up init container found in the deployed pods")
+
+    def mlflow_container(self) -> tuple[dict, dict]:
+        spec = self.deployed.pod_spec(self.app)
+        return spec, self.deployed.container(spec, "mlflow")
+
+    def start_mlflow(self) -> None:
+        spec, c = self.mlflow_container()
+        self.mlflow_port = self.mlflow_port or free_port()
+        self.subs.ports[5000] = self.mlflow_port
+        root = self.state / "mlflow"
+        root.mkdir(parents=True, exist_ok=True)
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root))
+        env = subs.env(self.deployed.env(c))
+        argv = subs.argv(container_argv(c, env))
+        venv = self.tools.mlflow_old_venv if self.old else self.tools.mlflow_venv
+        # the image's HOME/TMPDIR are the pod's writable paths; here: temp dirs
+        tmp = root / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env.setdefault("TMPDIR", str(tmp))
+        env["TMPDIR"] = subs(env["TMPDIR"])
+        p = self.procs.start("mlflow", argv, env=local_env(env, venv, home=root), cwd=root)
+        wait_http(f"http://127.0.0.1:{self.mlflow_port}/health", 180, ok=lambda c: c == 200, proc=p)
+
+    def start_nginx(self, deployment: str | None = None, name: str = "nginx", upstream_fixed: int = 5000,
+                    upstream_local: int | None = None) -> int:
+        """The deployment's nginx container (its config, proxying to `upstream_fixed` -> the local port)."""
+        deployment = deployment or self.app
+        spec = self.deployed.pod_spec(deployment)
+        c = self.deployed.container(spec, "nginx")
+        root = self.state / name
+        nginx.prepare_root(root)
+        mounts = self.deployed.materialise_volumes(spec, c, root)
+        port = free_port()
+        listen = [p["containerPort"] for p in c.get("ports") or []] or [8080]
+        upstream = upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)
+        subs = self.local_subs({**mounts, **nginx.log_files(root)}, {listen[0]: port, upstream_fixed: upstream})
+        nginx.substitute_configs(mounts, subs)
+        nginx.start(self.procs, self.tools, name, root, mounts, port)
+        return port
+
+    # ---- whole stack ----------------------------------------------------------
+    def up(self) -> "Stack":
+        missing = self.tools.missing()
+        if missing:
+            raise RuntimeError(f"stack tools missing (run `make stack-tools`): {missing}")
+        self.start_postgresql()
+        self.start_minio()
+        self.setup_bucket()
+        self.start_mlflow()
+        self.nginx_port = self.start_nginx()
+        self.subs.services[self.app] = self.nginx_port
+        self.save()
+        return self
+
+    def down(self) -> None:
+        self.procs.stop_all()
+
+    def save(self) -> None:
+        (self.state / "stack.json").write_text(json.dumps({
+            "namespace": self.deployed.ns, "app": self.app, "tracking_uri": self.tracking_uri,
+            "mlflow_port": self.mlflow_port, "nginx_port": self.nginx_port,
+            "minio_endpoint": self.minio.endpoint if self.minio else None,
+            "postgresql_port": self.pg.port if self.pg else None,
+        }, indent=2))
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"http://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def direct_uri(self) -> str:
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    # ---- users ---------------------------------------------------------------
+    def users(self) -> dict[str, str]:
+        return self.deployed.secret(f"{self.app}-users")
+
+    def client_env(self, user: str | None = None, password: str | None = None, direct: bool = False) -> dict[str, str]:
+        users = self.users()
+        user = user or next(iter(users))
+        env = {"MLFLOW_TRACKING_URI": self.direct_uri if direct else self.tracking_uri,
+               "MLFLOW_TRACKING_USERNAME": user,
+               "MLFLOW_TRACKING_PASSWORD": password if password is not None else users[user]}
+        return env
+
+    def run_client(self, code: str, env: dict[str, str] | None = None, timeout: float = 600, old: bool = False,
+                   check: bool = True) -> subprocess.CompletedProcess:
+        """Run Python client code in the MLflow venv (a user's training script)."""
+        root = self.state / "client"
+        root.mkdir(exist_ok=True)
+        venv = self.tools.mlflow_old_venv if old else self.tools.mlflow_venv
+        r = subprocess.run([str(venv / "bin" / "python"), "-c", code], check=False,
+                           env=local_env(env or self.client_env(), venv, home=root), cwd=root,
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"client failed rc={r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}")
+        return r
+
+    # ---- models ---------------------------------------------------------------
+    def start_models(self) -> str:
+        """Start the Models deployment's server (and its auth sidecar when it has one)."""
+        spec = self.deployed.pod_spec(f"{self.app}-models")
+        c = self.deployed.container(spec, match="models")
+        self.models_port = free_port()
+        root = self.state / "models"
+        root.mkdir(parents=True, exist_ok=True)
+        ports = [p["containerPort"] for p in c.get("ports") or []] or [5001]
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root), {ports[0]: self.models_port})
+        env = subs.env(self.deployed.env(c))
+        argv = subs.argv(container_argv(c, env))
+        p = self.procs.start("models", argv, env=local_env(env, self.tools.mlflow_venv, home=root), cwd=root)
+        wait_http(f"http://127.0.0.1:{self.models_port}/ping", 300, ok=lambda c: c == 200, proc=p)
+        try:
+            self.deployed.container(spec, "nginx")
+        except KeyError:
+            return f"http://127.0.0.1:{self.models_port}"
+        self.models_nginx_port = self.start_nginx(f"{self.app}-models", "models-nginx", ports[0], self.models_port)
+        return f"http://127.0.0.1:{self.models_nginx_port}"
