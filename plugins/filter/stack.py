@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The csc.mlflow filters that compute the stack's state, credentials and checks.
+
+Thin wrappers around plugins/module_utils (stack_state, credentials, inputs, tracking_config,
+settings); each filter is documented in plugins/filter/<name>.yml. Arguments are copied to
+plain Python values first (Ansible 2.19 passes lazy containers).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.csc.mlflow.plugins.module_utils import credentials, inputs, settings, stack_state
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
+from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
+
+
+def _call(name, func, *args, **kwargs):
+    try:
+        return func(*[plain(a) for a in args], **dict((k, plain(v)) for k, v in kwargs.items()))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise AnsibleFilterError("%s: %s: %s" % (name, type(exc).__name__, exc))
+
+
+def _params(name, values, kwargs):
+    # Filters whose arguments are many variables take them as keywords, or as a dict piped in.
+    if values is not None and not hasattr(values, "items"):
+        raise AnsibleFilterError("%s: the input must be a dict of arguments (or {})" % name)
+    params = dict(values or {})
+    params.update(kwargs)
+    return params
+
+
+def live_index(objects):
+    return _call("live_index", stack_state.index_live, objects)
+
+
+def stack_state_filter(live, names, version_annotation):
+    return _call("stack_state", stack_state.current_state, live, names, version_annotation)
+
+
+def route_hosts(given, live_hosts, applied_result, names):
+    return _call("route_hosts", stack_state.route_hosts, given, live_hosts, applied_result, names)
+
+
+def obsolete_objects(live, names, artifact_mode, external_database):
+    return _call("obsolete_objects", stack_state.obsolete_objects, live, names, artifact_mode, external_database)
+
+
+def object_refs(objects, api_version=None, kind=None):
+    return _call("object_refs", stack_state.object_refs, objects, api_version, kind)
+
+
+def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint):
+    return _call("artifact_store", credentials.artifact_store, request, state_config, minio_endpoint,
+                 minio_bucket, allas_endpoint)
+
+
+def artifact_store_problems(store, s3_key, s3_secret):
+    return _call("artifact_store_problems", credentials.artifact_store_problems, store, s3_key, s3_secret)
+
+
+def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id, s3_secret_access_key,
+                      password_length, generated_annotation, htpasswd_scheme, htpasswd_generated_scheme, bcrypt_cost,
+                      sha512_rounds):
+    return _call("stack_credentials", credentials.stack_credentials, live, names, users, models_user, store, database_uri,
+                 s3_access_key_id, s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
+                 htpasswd_generated_scheme, bcrypt_cost, sha512_rounds)
+
+
+def secrets_plan(secrets, live):
+    return _call("secrets_plan", credentials.secrets_plan, secrets, live)
+
+
+def users(value):
+    return _call("users", inputs.normalise_users, value)
+
+
+def input_problems(values=None, **kwargs):
+    return _call("input_problems", inputs.input_problems, **_params("input_problems", values, kwargs))
+
+
+def deploy_problems(values=None, **kwargs):
+    return _call("deploy_problems", inputs.deploy_problems, **_params("deploy_problems", values, kwargs))
+
+
+def artifact_store_input_problem(values=None, **kwargs):
+    return _call("artifact_store_input_problem", inputs.artifact_store_input_problem,
+                 **_params("artifact_store_input_problem", values, kwargs))
+
+
+def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace):
+    return _call("tracking_config", _tracking_config, store, artifact_mode, workers, enable_job_execution, tracking_host,
+                 service_name, namespace)
+
+
+def settings_record(variables, allowed, users, whitelist, external_database, specs=None):
+    return _call("settings_record", settings.settings_record, variables, allowed, users, whitelist,
+                 external_database, specs)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "live_index": live_index,
+            "stack_state": stack_state_filter,
+            "route_hosts": route_hosts,
+            "obsolete_objects": obsolete_objects,
+            "object_refs": object_refs,
+            "artifact_store": artifact_store,
+            "artifact_store_problems": artifact_store_problems,
+            "stack_credentials": stack_credentials,
+            "secrets_plan": secrets_plan,
+            "users": users,
+            "input_problems": input_problems,
+            "deploy_problems": deploy_problems,
+            "artifact_store_input_problem": artifact_store_input_problem,
+            "tracking_config": tracking_config,
+            "settings_record": settings_record,
+        }

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Checks of the role's input variables, and the users normalised.
+
+Pure logic behind the csc.mlflow.users, input_problems, deploy_problems and
+artifact_store_input_problem filters. Each check returns every problem it finds as one message
+(or '' / an empty list when all is well), worded as the role's asserts word them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from collections.abc import Mapping
+
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import matches, searches, text, to_bool, to_int
+
+APP_NAME_RE = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+NAMESPACE_RE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+VERSION_RE = r"^[0-9]+\.[0-9]+(\.[0-9]+)?([a-z0-9.+-]*)?$"
+HOST_RE = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+USER_NAME_RE = r"^[-._a-zA-Z0-9]{1,64}$"
+BUCKET_RE = r"^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$"
+ENDPOINT_RE = r"^https?://[^\s/]+"
+# A DNS label of 64 characters or more somewhere in a host name.
+LONG_LABEL_RE = r"(^|\.)[^.]{64,}"
+STORES = ("minio", "allas", "s3")
+
+LONG_HOST_MSG = (
+    "the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
+    " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host) or use a shorter"
+    " mlflow_app_name or namespace"
+)
+
+
+def normalise_users(value):
+    """mlflow_users as a list of {name, password?}.
+
+    Accepts a list of {name, password?} (kept as they are), a list of names, or one string of
+    names separated by commas or whitespace (AWX survey answers are strings).
+    """
+    raw = value
+    if isinstance(raw, str):
+        raw = [n for n in re.sub(r"[\s,]+", " ", raw).strip().split(" ") if n]
+    if raw is None or not hasattr(raw, "__iter__"):
+        raise ValueError("mlflow_users must be a list or a string, not %r" % (raw,))
+    return [u if isinstance(u, Mapping) else {"name": text(u).strip()} for u in raw]
+
+
+def input_problems(app_name, namespace, workers, version, route_host, models_route_host, minio_route_host,
+                   target_namespace):
+    """Problems with the input every entry point reads (the preflight's first check).
+
+    The variables of the same names with the mlflow_ prefix; `target_namespace` is the namespace
+    resolved from mlflow_namespace or the kubeconfig ('' when there is none).
+    """
+    errors = []
+    if not matches(APP_NAME_RE, app_name):
+        errors.append(
+            "mlflow_app_name '" + text(app_name) + "' is not a DNS-1035 label of at most 40 characters"
+            " (lowercase letters, digits and '-', starting with a letter, not ending with '-')"
+        )
+    if not (namespace == "" or matches(NAMESPACE_RE, namespace)):
+        errors.append("mlflow_namespace '" + text(namespace) + "' is not a DNS label")
+    if not to_int(workers) >= 1:
+        errors.append("mlflow_workers must be at least 1")
+    if not matches(VERSION_RE, version):
+        errors.append("mlflow_version '" + text(version) + "' is not a version like 3.17.2")
+    for host in (route_host, models_route_host, minio_route_host):
+        if host != "" and not matches(HOST_RE, host):
+            # As the template's regex_replace('$', ...): a final newline gets a second suffix.
+            errors.append(re.sub("$", "' is not a DNS name", re.sub("^", "route host '", text(host))))
+    if not len(target_namespace or "") > 0:
+        errors.append(
+            "no target namespace: set mlflow_namespace (required when the credentials come only from"
+            " K8S_AUTH_HOST / K8S_AUTH_API_KEY), or select a project with `oc project <name>`"
+        )
+    return errors
+
+
+def _users_ok(users, models_user, min_password_length):
+    names = [text(u.get("name", "")) for u in users]
+    given = [u["password"] for u in users if "password" in u]
+    minimum = to_int(min_password_length)
+    return (
+        len(names) > 0
+        and all(matches(USER_NAME_RE, n) for n in names)
+        and len(set(n.lower() for n in names)) == len(names)  # Ansible's unique ignores case
+        and models_user not in names
+        and all(p != "" and p is not None for p in given)
+        and all(len(text(p)) >= minimum for p in given if p is not None)
+    )
+
+
+def deploy_problems(users, models_user, min_password_length, platform, names, route_host, models_route_host,
+                    minio_route_host, namespace, artifact_mode, whitelist, route_allow_all):
+    """Problems with the input of the entry points that deploy (users, Route hosts, whitelist).
+
+    `users`: normalise_users(); `models_user`: the Models pod's own user; `names`: the role's
+    `_mlflow_names`; `namespace`: the target namespace; `whitelist`: the normalised
+    mlflow_route_whitelist. On OpenShift an empty host becomes <route>-<namespace>.<apps domain>,
+    whose first label must not exceed 63 characters either.
+    """
+    users = list(users or [])
+    errors = []
+    if not _users_ok(users, models_user, min_password_length):
+        errors.append(
+            "mlflow_users needs at least one user, with unique names of letters, digits, '.', '_' or '-' (not '"
+            + text(models_user) + "', reserved for the Models pod); a given password must be non-empty and at least "
+            + text(min_password_length) + " characters"
+        )
+    hosts = {}
+    if platform != "kubernetes":
+        hosts[names["tracking"]] = route_host or (names["tracking"] + "-" + text(namespace))
+        hosts[names["models"]] = models_route_host or (names["models"] + "-" + text(namespace))
+        hosts[names["minio"]] = (
+            (minio_route_host or (names["minio"] + "-" + text(namespace))) if artifact_mode == "direct" else ""
+        )
+    for route, host in hosts.items():
+        if searches(LONG_LABEL_RE, host):
+            errors.append(LONG_HOST_MSG % route)
+    if not (len(whitelist or []) > 0 or to_bool(route_allow_all)):
+        errors.append(
+            "mlflow_route_whitelist is empty: the routes would be open to the whole internet. Give your IPs/CIDRs"
+            " in mlflow_route_whitelist, or set mlflow_route_allow_all=true to deploy without a whitelist on purpose"
+        )
+    return errors
+
+
+def artifact_store_input_problem(artifact_store, s3_access_key_id, s3_secret_access_key, s3_bucket, s3_endpoint_url):
+    """'' when the artifact_store entry point's input is complete, else the message saying why not."""
+    store = artifact_store
+    ok = (
+        store in STORES
+        and (store == "minio" or (len(s3_access_key_id or "") > 0 and len(s3_secret_access_key or "") > 0))
+        and (store == "minio" or matches(BUCKET_RE, s3_bucket))
+        and (store != "s3" or matches(ENDPOINT_RE, s3_endpoint_url))
+    )
+    if ok:
+        return ""
+    if store in ("allas", "s3"):
+        why = (
+            "allas and s3 need mlflow_s3_access_key_id, mlflow_s3_secret_access_key and a valid mlflow_s3_bucket;"
+            " s3 also needs mlflow_s3_endpoint_url (http(s)://...)"
+        )
+    else:
+        why = "must be one of minio, allas, s3"
+    return "mlflow_artifact_store=" + text(store) + ": " + why + "."

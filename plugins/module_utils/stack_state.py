@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The stack as it runs: live objects indexed, current settings, public hosts, leftovers.
+
+Pure logic behind the csc.mlflow.live_index, stack_state, route_hosts, obsolete_objects and
+object_refs filters (the role's facts/live, state, hosts, obsolete and undeploy templates).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+from collections.abc import Mapping
+
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import default_true, lookup, mapping, text
+
+# Server bookkeeping: nothing compares against it, and every copy of the index would carry it.
+BOOKKEEPING = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "selfLink")
+
+
+def _b64decode(value):
+    # Ansible's b64decode: invalid UTF-8 is kept as surrogate escapes.
+    raw = value if isinstance(value, bytes) else text(value).encode("utf-8", "surrogateescape")
+    return base64.b64decode(raw).decode("utf-8", "surrogateescape")
+
+
+def index_live(objects):
+    """The live objects keyed by "Kind/name", without bookkeeping metadata.
+
+    A Secret becomes {'metadata', 'data' (each value base64-decoded to text), 'raw' (the data as
+    the API returned it)}; other objects are kept whole.
+    """
+    out = {}
+    for obj in objects or []:
+        meta = dict((k, v) for k, v in obj["metadata"].items() if k not in BOOKKEEPING)
+        name = text(obj["metadata"]["name"])
+        if obj.get("kind") == "Secret":
+            raw = default_true(obj.get("data"), {})
+            data = dict((k, _b64decode(v)) for k, v in raw.items())
+            out["Secret/" + name] = {"metadata": meta, "data": data, "raw": raw}
+        else:
+            entry = dict(obj)
+            entry["metadata"] = meta
+            out[text(obj.get("kind")) + "/" + name] = entry
+    return out
+
+
+def _annotation(obj, key):
+    return default_true(lookup(obj, "metadata", "annotations"), {}).get(key, "")
+
+
+def current_state(live, names, version_annotation):
+    """Current settings of the running stack, read from the live index (nothing secret).
+
+    `names` is the role's `_mlflow_names`; `version_annotation` the annotation with the MLflow
+    version on the tracking Deployment and on the database Secret.
+    """
+    live = live or {}
+    cfg = default_true(lookup(live.get("ConfigMap/" + names["config"]), "data"), {})
+    trk = live.get("Deployment/" + names["tracking"], {})
+    mdl = live.get("Deployment/" + names["models"], {})
+    db = live.get("Secret/" + names["database"], live.get("Secret/" + names["postgresql"], {}))
+    hosts = {}
+    for key, obj in live.items():
+        if key.startswith("Route/"):
+            spec = mapping(obj.get("spec"))
+            hosts[obj["metadata"]["name"]] = spec.get("host", "")
+    containers = lookup(trk, "spec", "template", "spec", "containers")
+    if containers is None:
+        containers = [{}]
+    mlflow = [c for c in containers if isinstance(c, Mapping) and c.get("name") == "mlflow"]
+    models_cfg = default_true(lookup(live.get("ConfigMap/" + names["models_cfg"]), "data"), {})
+    return {
+        "exists": trk != {},
+        "config": cfg,
+        "version": default_true(_annotation(trk, version_annotation), _annotation(db, version_annotation)),
+        "image": mlflow[0].get("image", "") if mlflow else "",
+        "tracking_replicas": mapping(trk.get("spec")).get("replicas", 1),
+        "models_replicas": mapping(mdl.get("spec")).get("replicas", 0),
+        "models_uri": models_cfg.get("MODELS_URI", ""),
+        "route_hosts": hosts,
+    }
+
+
+def _applied_hosts(applied_result):
+    if not isinstance(applied_result, Mapping) or applied_result.get("skipped"):
+        return {}
+    res = applied_result.get("result")
+    items = res.get("results") if isinstance(res, Mapping) and "results" in res else [{"result": res}]
+    hosts = {}
+    for item in items:
+        obj = item["result"] if isinstance(item, Mapping) and "result" in item else item
+        hosts[obj["metadata"]["name"]] = mapping(obj.get("spec")).get("host", "")
+    return hosts
+
+
+def route_hosts(given, live_hosts, applied_result, names):
+    """Public host names: given, else from the Routes just applied, else from the live Routes.
+
+    `given` = {'tracking', 'models', 'minio'} (the role's *_route_host variables); `live_hosts` =
+    current_state()['route_hosts']; `applied_result` = the registered result of the
+    kubernetes.core.k8s task that applied the Routes (None or skipped when it did not run): with
+    a list of definitions its `result.results[*].result`, with one its `result`.
+    """
+    given = given or {}
+    live_hosts = live_hosts or {}
+    applied = _applied_hosts(applied_result)
+    out = {}
+    for role in ("tracking", "models", "minio"):
+        name = names[role]
+        out[role] = given.get(role) or applied.get(name, live_hosts.get(name, ""))
+    return out
+
+
+def _ref(api_version, kind, name):
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+
+
+def obsolete_objects(live, names, artifact_mode, external_database):
+    """Objects an earlier configuration created that the current one does not want.
+
+    The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
+    the database is external (`external_database`: a bool, or the database URI).
+    """
+    live = live or {}
+    out = []
+    if artifact_mode != "direct" and "Route/" + names["minio"] in live:
+        out.append(_ref("route.openshift.io/v1", "Route", names["minio"]))
+    if external_database and "Deployment/" + names["postgresql"] in live:
+        out.append(_ref("apps/v1", "Deployment", names["postgresql"]))
+        out.append(_ref("v1", "Service", names["postgresql"]))
+        out.append(_ref("networking.k8s.io/v1", "NetworkPolicy", names["postgresql"]))
+    return out
+
+
+def object_refs(objects, api_version=None, kind=None):
+    """[{'apiVersion', 'kind', 'metadata': {'name'}}] for each object (to delete them).
+
+    `api_version` and `kind`, when given, are used instead of the objects' own (list responses
+    of the API may leave them out of the items).
+    """
+    return [
+        _ref(api_version or obj.get("apiVersion"), kind or obj.get("kind"), obj["metadata"]["name"])
+        for obj in objects or []
+    ]

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The environment of the MLflow tracking server (ConfigMap <app>-config; nothing secret).
+
+Pure logic behind the csc.mlflow.tracking_config filter (the `cfg` of the role's
+facts/config template). Every value is a string, as the pods read them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool
+
+
+def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace):
+    """The tracking server's configuration.
+
+    `store`: credentials.artifact_store(); `tracking_host`: the public host ('' when there is
+    none); `service_name`/`namespace`: the tracking Service, whose in-cluster names are allowed
+    hosts too. Direct mode sets MLFLOW_DEFAULT_ARTIFACT_ROOT (clients write to S3 themselves),
+    proxied mode MLFLOW_ARTIFACTS_DESTINATION.
+    """
+    direct = artifact_mode == "direct"
+    svc = text(service_name)
+    ns = text(namespace)
+    svc_names = [svc, svc + "." + ns, svc + "." + ns + ".svc", svc + "." + ns + ".svc.cluster.local"]
+    public = [tracking_host] if tracking_host else []
+    allowed = []
+    for host in public + svc_names:
+        allowed.extend([host, text(host) + ":*"])
+    allowed.extend(["localhost:*", "127.0.0.1:*"])
+    origins = ["https://" + text(h) for h in public]
+    if not public:
+        origins.extend(["http://localhost:8080", "http://127.0.0.1:8080"])
+    cfg = {
+        "ARTIFACT_STORE": store["store"],
+        "ARTIFACT_MODE": artifact_mode,
+        "S3_BUCKET": store["bucket"],
+        "S3_PREFIX": store["prefix"],
+        "MLFLOW_S3_ENDPOINT_URL": store["endpoint"],
+        "MLFLOW_HOST": "127.0.0.1",
+        "MLFLOW_PORT": "5000",
+        "MLFLOW_WORKERS": text(workers),
+        "MLFLOW_SERVE_ARTIFACTS": text(not direct).lower(),
+        "MLFLOW_SERVER_ALLOWED_HOSTS": ",".join(text(h) for h in allowed),
+        "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS": ",".join(origins),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": text(to_bool(enable_job_execution)).lower(),
+    }
+    if direct:
+        cfg["MLFLOW_DEFAULT_ARTIFACT_ROOT"] = store["uri"]
+    else:
+        cfg["MLFLOW_ARTIFACTS_DESTINATION"] = store["uri"]
+    if store.get("checksum_when_required"):
+        cfg["AWS_REQUEST_CHECKSUM_CALCULATION"] = "when_required"
+        cfg["AWS_RESPONSE_CHECKSUM_VALIDATION"] = "when_required"
+    return cfg

@@ -1,0 +1,275 @@
+"""plugins/module_utils/credentials.py (the role's facts/store, credentials, secrets_plan templates)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import string
+
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.module_utils import credentials as cr
+from ansible_collections.csc.mlflow.plugins.module_utils import stack_state as ss
+
+NAMES = {
+    "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
+    "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
+    "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
+}
+GEN_ANN = "csc.mlflow/generated-passwords"
+MINIO = "http://demo-minio:9000"
+ALLAS = "https://a3s.fi"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def secret(name, data, annotations=None):
+    md = {"name": name, "uid": "u", "labels": {"app.kubernetes.io/instance": "demo"}}
+    if annotations is not None:
+        md["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": md, "data": {k: b64(v) for k, v in data.items()}}
+
+
+def store(request=None, config=None):
+    return cr.artifact_store(request, config or {}, MINIO, "default", ALLAS)
+
+
+# --- artifact_store
+
+def test_store_defaults_to_minio():
+    for request in (None, {}):
+        assert store(request) == {"store": "minio", "endpoint": MINIO, "bucket": "default", "prefix": "",
+                                  "checksum_when_required": False, "uri": "s3://default/"}
+    assert list(store()) == ["store", "endpoint", "bucket", "prefix", "checksum_when_required", "uri"]
+
+
+def test_store_keeps_the_current_one():
+    cfg = {"ARTIFACT_STORE": "allas", "S3_BUCKET": "bkt", "S3_PREFIX": "/runs/x/", "MLFLOW_S3_ENDPOINT_URL": ALLAS,
+           "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required"}
+    assert store(None, cfg) == {"store": "allas", "endpoint": ALLAS, "bucket": "bkt", "prefix": "runs/x",
+                                "checksum_when_required": True, "uri": "s3://bkt/runs/x/"}
+    cfg = {"ARTIFACT_STORE": "s3", "S3_BUCKET": "b2", "MLFLOW_S3_ENDPOINT_URL": "https://s3.example"}
+    assert store({}, cfg) == {"store": "s3", "endpoint": "https://s3.example", "bucket": "b2", "prefix": "",
+                              "checksum_when_required": False, "uri": "s3://b2/"}
+    # A recorded MinIO store is MinIO with the role's bucket, whatever else the ConfigMap says.
+    assert store(None, {"ARTIFACT_STORE": "minio", "S3_BUCKET": "x"})["bucket"] == "default"
+
+
+def test_store_requested_allas_fills_in_the_endpoint():
+    req = {"store": "allas", "endpoint": "", "bucket": "ab", "prefix": "//a/b//", "checksum_when_required": True}
+    assert store(req, {"ARTIFACT_STORE": "s3"}) == {
+        "store": "allas", "endpoint": ALLAS, "bucket": "ab", "prefix": "a/b", "checksum_when_required": True,
+        "uri": "s3://ab/a/b/"}
+    # Without checksum_when_required in the request: true for allas only.
+    assert store({"store": "allas", "bucket": "ab"})["checksum_when_required"] is True
+    assert store({"store": "s3", "endpoint": "https://s", "bucket": "ab"})["checksum_when_required"] is False
+
+
+def test_store_requested_s3():
+    req = {"store": "s3", "endpoint": "https://s3.example", "bucket": "sb", "prefix": "x", "checksum_when_required": "yes"}
+    assert store(req) == {"store": "s3", "endpoint": "https://s3.example", "bucket": "sb", "prefix": "x",
+                          "checksum_when_required": True, "uri": "s3://sb/x/"}
+    assert store(dict(req, checksum_when_required="false"))["checksum_when_required"] is False
+
+
+def test_store_request_without_a_store_takes_the_current_one():
+    req = {"store": "", "endpoint": "", "bucket": "b2", "prefix": None}
+    out = store(req, {"ARTIFACT_STORE": "allas"})
+    assert out["store"] == "allas" and out["endpoint"] == ALLAS and out["bucket"] == "b2" and out["prefix"] == ""
+    assert store({"store": "minio", "bucket": "ignored", "checksum_when_required": True})["checksum_when_required"] is True
+
+
+# --- artifact_store_problems
+
+def test_store_problems():
+    good = {"store": "s3", "bucket": "abc", "endpoint": "https://s3.example"}
+    assert cr.artifact_store_problems(good, "k", "s") == []
+    assert cr.artifact_store_problems(dict(good, bucket="A", endpoint="ftp://x"), "", "s") == [
+        "it needs an S3 endpoint URL (http(s)://...) and a valid bucket name (got endpoint 'ftp://x', bucket 'A')",
+        "it has no access keys: give mlflow_s3_access_key_id and mlflow_s3_secret_access_key",
+    ]
+    assert cr.artifact_store_problems(dict(good, endpoint="http:// x"), "k", "s")[0].startswith("it needs")
+    assert cr.artifact_store_problems(good, "k", None) == [
+        "it has no access keys: give mlflow_s3_access_key_id and mlflow_s3_secret_access_key"]
+
+
+# --- stack_credentials
+
+def credentials(live_objects, users, store_name="minio", **kw):
+    args = dict(
+        live=ss.index_live(live_objects), names=NAMES, users=users, models_user="demo-models",
+        store={"store": store_name}, database_uri="", s3_access_key_id="", s3_secret_access_key="",
+        password_length=24, generated_annotation=GEN_ANN, htpasswd_scheme="bcrypt",
+        htpasswd_generated_scheme="sha512_crypt", bcrypt_cost=5, sha512_rounds=1000,
+    )
+    args.update(kw)
+    return cr.stack_credentials(**args)
+
+
+KEPT = [
+    secret("demo-users", {"alice": "kept-alice", "bob": "kept-bob"}, {GEN_ANN: "bob,zed"}),
+    secret("demo-models-auth", {"MLFLOW_TRACKING_PASSWORD": "models-pw"}),
+    secret("demo-postgresql", {"POSTGRESQL_USER": "pgu", "POSTGRESQL_PASSWORD": "pgp", "POSTGRESQL_DATABASE": "pgd"}),
+    secret("demo-database", {"MLFLOW_BACKEND_STORE_URI": "postgresql://old"}),
+    secret("demo-minio", {"MINIO_ROOT_USER": "rootabc", "MINIO_ROOT_PASSWORD": "minio-pw"}),
+    secret("demo-minio-client", {"AWS_ACCESS_KEY_ID": "clientx", "AWS_SECRET_ACCESS_KEY": "client-pw"}),
+    secret("demo-s3", {"AWS_ACCESS_KEY_ID": "oldkey", "AWS_SECRET_ACCESS_KEY": "oldsecret"}),
+]
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Deterministic generated passwords: 'G1xxxx', 'G2xxxx', ... of the asked length."""
+    counter = itertools.count(1)
+
+    def fake(length):
+        n = str(next(counter))
+        return ("G" + n + "x" * 40)[:int(length)]
+
+    monkeypatch.setattr(cr, "generate_password", fake)
+
+
+def test_everything_kept(counting):
+    users = [{"name": "alice"}, {"name": "bob"}, {"name": "carol", "password": "given-pw"}]
+    c = credentials(KEPT, users)
+    assert c["users"] == {"alice": "kept-alice", "bob": "kept-bob", "carol": "given-pw"}
+    # bob's kept password was generated by an earlier run (the annotation): the cheap scheme again.
+    assert c["generated"] == ["bob"]
+    assert c["htpasswd_users"] == [
+        {"name": "alice", "password": "kept-alice", "scheme": "bcrypt"},
+        {"name": "bob", "password": "kept-bob", "scheme": "sha512_crypt"},
+        {"name": "carol", "password": "given-pw", "scheme": "bcrypt"},
+        {"name": "demo-models", "password": "models-pw", "scheme": "sha512_crypt"},
+    ]
+    keys = ("models_user", "models_password", "pg_user", "pg_password", "pg_database", "database_uri", "minio_user",
+            "minio_password", "client_key", "client_secret", "s3_key", "s3_secret")
+    assert {k: c[k] for k in keys} == {
+        "models_user": "demo-models", "models_password": "models-pw", "pg_user": "pgu", "pg_password": "pgp",
+        "pg_database": "pgd", "database_uri": "postgresql://old", "minio_user": "rootabc", "minio_password": "minio-pw",
+        "client_key": "clientx", "client_secret": "client-pw", "s3_key": "rootabc", "s3_secret": "minio-pw",
+    }
+    assert list(c) == ["users", "models_user", "models_password", "pg_user", "pg_password", "pg_database", "database_uri",
+                       "minio_user", "minio_password", "client_key", "client_secret", "s3_key", "s3_secret", "generated",
+                       "htpasswd_users", "htpasswd_fingerprint", "htpasswd_existing", "htpasswd_current"]
+    assert c["htpasswd_existing"] == "" and c["htpasswd_current"] == ""
+
+
+def test_given_passwords_and_keys_win_over_kept_ones(counting):
+    c = credentials(KEPT, [{"name": "alice", "password": "new-pw"}], store_name="s3", database_uri="postgresql://new",
+                    s3_access_key_id="nk", s3_secret_access_key="ns")
+    assert c["users"] == {"alice": "new-pw"} and c["generated"] == []
+    assert c["database_uri"] == "postgresql://new"
+    assert (c["s3_key"], c["s3_secret"]) == ("nk", "ns")
+
+
+def test_s3_keys_kept_from_the_secret(counting):
+    c = credentials(KEPT, [{"name": "alice"}], store_name="allas")
+    assert (c["s3_key"], c["s3_secret"]) == ("oldkey", "oldsecret")
+    assert c["s3_key"] != c["minio_user"]
+
+
+def test_everything_generated(counting):
+    c = credentials([], [{"name": "alice"}, {"name": "bob", "password": ""}, {"name": "carol", "password": None}],
+                    password_length="10")
+    assert c["users"] == {"alice": "G1xxxxxxxx", "bob": "G2xxxxxxxx", "carol": "G3xxxxxxxx"}
+    assert c["generated"] == ["alice", "bob", "carol"]
+    assert c["models_password"] == "G4" + "x" * 30
+    assert (c["pg_user"], c["pg_database"], c["pg_password"]) == ("mlflow", "mlflow", "G5" + "x" * 30)
+    assert c["database_uri"] == ""
+    # 'root' ~ gen(12) | lower: only the random part is lowered.
+    assert c["minio_user"] == "root" + "g6xxxxxxxxxx"
+    assert c["client_key"] == "client" + "g8xxxxxxxxxxxx"
+    assert c["s3_key"] == c["minio_user"] and c["s3_secret"] == c["minio_password"]
+    assert all(u["scheme"] == "sha512_crypt" for u in c["htpasswd_users"])
+
+
+def test_a_kept_password_that_someone_gave_keeps_the_given_scheme(counting):
+    live = [secret("demo-users", {"alice": "chosen"}, {GEN_ANN: ""})]
+    c = credentials(live, [{"name": "alice"}])
+    assert c["users"] == {"alice": "chosen"} and c["generated"] == []
+    assert c["htpasswd_users"][0]["scheme"] == "bcrypt"
+
+
+def test_real_generation_uses_letters_and_digits():
+    c = credentials([], [{"name": "alice"}], password_length=30)
+    allowed = set(string.ascii_letters + string.digits)
+    assert len(c["users"]["alice"]) == 30 and set(c["users"]["alice"]) <= allowed
+    assert len(c["models_password"]) == 32 and len(c["minio_user"]) == 16 and len(c["client_key"]) == 20
+    assert c["minio_user"][4:] == c["minio_user"][4:].lower()
+    assert set(cr.generate_password("64")) <= allowed and len(cr.generate_password("64")) == 64
+
+
+# The value Ansible itself computes for
+#   [users, '5' | int, 1000 | int] | to_json | hash('sha256')
+# with the users below (ansible-core 2.19, `ansible localhost -m debug`).
+PINNED_USERS = [{"name": "alice", "password": "pässwörd", "scheme": "bcrypt"},
+                {"name": "mlflow-models", "password": 'Zx9"q', "scheme": "sha512_crypt"}]
+PINNED_FINGERPRINT = "97b14309116fd54c8d34fb1925617e0a681c319f3b8f45343e1c85b674114e21"
+
+
+def test_fingerprint_is_byte_identical_to_ansibles():
+    assert cr.htpasswd_fingerprint(PINNED_USERS, "5", 1000) == PINNED_FINGERPRINT
+    assert cr.htpasswd_fingerprint(PINNED_USERS, 5, "1000") == PINNED_FINGERPRINT
+
+
+def test_htpasswd_current_only_while_the_fingerprint_matches(counting):
+    users = [{"name": "alice", "password": "pässwörd"}]
+    live = [secret("demo-models-auth", {"MLFLOW_TRACKING_PASSWORD": 'Zx9"q'})]
+    fingerprint = cr.htpasswd_fingerprint(
+        [{"name": "alice", "password": "pässwörd", "scheme": "bcrypt"},
+         {"name": "demo-models", "password": 'Zx9"q', "scheme": "sha512_crypt"}], 5, 1000)
+    c = credentials(live + [secret("demo-htpasswd", {"htpasswd": "alice:$2y$...\n", "fingerprint": fingerprint})], users)
+    assert c["htpasswd_fingerprint"] == fingerprint
+    assert c["htpasswd_current"] == c["htpasswd_existing"] == "alice:$2y$...\n"
+    c = credentials(live + [secret("demo-htpasswd", {"htpasswd": "old", "fingerprint": fingerprint})], users, bcrypt_cost=6)
+    assert c["htpasswd_existing"] == "old" and c["htpasswd_current"] == ""
+
+
+# --- secrets_plan
+
+def rendered(name, data, labels=None, annotations=None):
+    md = {"name": name, "namespace": "ns", "labels": labels or {"app.kubernetes.io/component": "tracking"}}
+    if annotations is not None:
+        md["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": md,
+            "data": {k: b64(v) for k, v in data.items()}}
+
+
+def as_live(obj, **meta):
+    out = {"apiVersion": "v1", "kind": "Secret", "metadata": dict(obj["metadata"], uid="u", **meta),
+           "data": dict(obj["data"])}
+    return out
+
+
+def test_secrets_plan_nothing_live_applies_everything():
+    secrets = [rendered("a", {"k": "v"}), None, rendered("b", {"k": "w"})]
+    plan = cr.secrets_plan(secrets, {})
+    assert plan == {"all": [secrets[0], secrets[2]], "apply": [secrets[0], secrets[2]]}
+
+
+def test_secrets_plan_same_secrets_are_left_out():
+    a = rendered("a", {"k": "v"}, annotations={"csc.mlflow/mlflow-version": "3.17.2"})
+    b = rendered("b", {"k": "w"})
+    live_a = as_live(a)
+    live_a["metadata"]["labels"] = dict(a["metadata"]["labels"], extra="x")   # more live labels are fine
+    live_a["metadata"]["annotations"] = dict(a["metadata"]["annotations"], more="y")
+    live = ss.index_live([live_a, as_live(b)])
+    assert cr.secrets_plan([a, b], live) == {"all": [a, b], "apply": []}
+
+
+def test_secrets_plan_changed_data_labels_or_annotations():
+    a = rendered("a", {"k": "v"})
+    b = rendered("b", {"k": "w"})
+    c = rendered("c", {"k": "x"}, annotations={"csc.mlflow/mlflow-version": "3.17.2"})
+    d = rendered("d", {})
+    live_a = as_live(a)
+    live_a["data"]["k"] = b64("other")
+    live_b = as_live(b)
+    live_b["metadata"]["labels"] = {"app.kubernetes.io/component": "other"}
+    live_c = as_live(c)
+    live_c["metadata"]["annotations"] = {"csc.mlflow/mlflow-version": "3.1.0"}
+    live_d = as_live(d)
+    live = ss.index_live([live_a, live_b, live_c, live_d])
+    assert [s["metadata"]["name"] for s in cr.secrets_plan([a, b, c, d], live)["apply"]] == ["a", "b", "c"]

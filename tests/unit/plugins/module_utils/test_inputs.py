@@ -1,0 +1,186 @@
+"""plugins/module_utils/inputs.py (mlflow_users normalised; the preflight, deploy and artifact_store checks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.module_utils import inputs as inp
+
+NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio"}
+
+
+# --- normalise_users
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("alice,bob", [{"name": "alice"}, {"name": "bob"}]),
+        ("alice\nbob\n", [{"name": "alice"}, {"name": "bob"}]),
+        (" alice, bob\n carol,,\t", [{"name": "alice"}, {"name": "bob"}, {"name": "carol"}]),
+        ("", []),
+        (" , ", []),
+        (["a", " b ", 3], [{"name": "a"}, {"name": "b"}, {"name": "3"}]),
+        ([{"name": "a", "password": "p"}, "b"], [{"name": "a", "password": "p"}, {"name": "b"}]),
+        ([], []),
+    ],
+)
+def test_normalise_users(value, expected):
+    assert inp.normalise_users(value) == expected
+
+
+def test_normalise_users_keeps_dicts_as_given():
+    user = {"name": " spaced ", "password": "p", "extra": 1}
+    assert inp.normalise_users([user])[0] is user
+
+
+def test_normalise_users_refuses_what_is_not_a_list():
+    with pytest.raises(ValueError):
+        inp.normalise_users(None)
+    with pytest.raises(ValueError):
+        inp.normalise_users(5)
+
+
+# --- input_problems
+
+GOOD_INPUT = dict(app_name="mlflow", namespace="", workers=2, version="3.17.2", route_host="", models_route_host="",
+                  minio_route_host="", target_namespace="ns1")
+
+
+def problems(**kw):
+    return inp.input_problems(**dict(GOOD_INPUT, **kw))
+
+
+def test_input_fine():
+    assert problems() == []
+    assert problems(namespace="my-project", version="3.17.2rc1", route_host="mlflow.example.org", workers="3") == []
+
+
+def test_input_every_problem_is_named():
+    assert problems(app_name="Demo-", namespace="Bad_NS", workers="abc", version="v3", route_host="a_b",
+                    minio_route_host="-x", target_namespace="") == [
+        "mlflow_app_name 'Demo-' is not a DNS-1035 label of at most 40 characters (lowercase letters, digits and '-',"
+        " starting with a letter, not ending with '-')",
+        "mlflow_namespace 'Bad_NS' is not a DNS label",
+        "mlflow_workers must be at least 1",
+        "mlflow_version 'v3' is not a version like 3.17.2",
+        "route host 'a_b' is not a DNS name",
+        "route host '-x' is not a DNS name",
+        "no target namespace: set mlflow_namespace (required when the credentials come only from K8S_AUTH_HOST /"
+        " K8S_AUTH_API_KEY), or select a project with `oc project <name>`",
+    ]
+
+
+def test_input_limits():
+    assert problems(app_name="a" * 40) == []
+    assert len(problems(app_name="a" * 41)) == 1
+    assert problems(workers=0) == ["mlflow_workers must be at least 1"]
+    assert problems(workers="1.9") == []  # | int gives 1
+    assert problems(namespace="n" * 63) == [] and len(problems(namespace="n" * 64)) == 1
+
+
+def test_input_trailing_newline_quirks():
+    # Python's $ matches before a final newline (as the template's tests do); the message's
+    # regex_replace('$', ...) then adds its suffix twice.
+    assert problems(version="3.1\n", route_host="ok.example\n") == []
+    assert problems(route_host="a_b\n") == ["route host 'a_b' is not a DNS name\n' is not a DNS name"]
+
+
+# --- deploy_problems
+
+GOOD_DEPLOY = dict(users=[{"name": "mlflow"}], models_user="demo-models", min_password_length=0, platform="auto",
+                   names=NAMES, route_host="", models_route_host="", minio_route_host="", namespace="ns1",
+                   artifact_mode="proxied", whitelist=["10.0.0.1"], route_allow_all=False)
+USERS_MSG = ("mlflow_users needs at least one user, with unique names of letters, digits, '.', '_' or '-' (not "
+             "'demo-models', reserved for the Models pod); a given password must be non-empty and at least %s characters")
+OPEN_MSG = ("mlflow_route_whitelist is empty: the routes would be open to the whole internet. Give your IPs/CIDRs in"
+            " mlflow_route_whitelist, or set mlflow_route_allow_all=true to deploy without a whitelist on purpose")
+
+
+def long_host_msg(route):
+    return ("the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
+            " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host) or use a shorter"
+            " mlflow_app_name or namespace" % route)
+
+
+def deploy(**kw):
+    return inp.deploy_problems(**dict(GOOD_DEPLOY, **kw))
+
+
+def test_deploy_fine():
+    assert deploy() == []
+    assert deploy(users=[{"name": "a.b_c-D", "password": "longenough"}], min_password_length="8") == []
+
+
+@pytest.mark.parametrize(
+    "users",
+    [
+        [],
+        [{"name": "alice"}, {"name": "Alice"}],            # unique ignores case, as Ansible's unique does
+        [{"name": "alice"}, {"name": "alice"}],
+        [{"name": "demo-models"}],
+        [{"name": "a b"}],
+        [{"name": "x" * 65}],
+        [{"name": "a", "password": ""}],
+        [{"name": "a", "password": None}],
+        [{"password": "p"}],
+    ],
+)
+def test_deploy_bad_users(users):
+    assert deploy(users=users) == [USERS_MSG % 0]
+
+
+def test_deploy_short_given_password():
+    assert deploy(users=[{"name": "a", "password": "short"}], min_password_length="8") == [USERS_MSG % "8"]
+    # Only given passwords are measured.
+    assert deploy(users=[{"name": "a"}], min_password_length=8) == []
+
+
+def test_deploy_whitelist_or_allow_all():
+    assert deploy(whitelist=[]) == [OPEN_MSG]
+    for allow in (True, "true", "yes", "1"):
+        assert deploy(whitelist=[], route_allow_all=allow) == []
+    assert deploy(whitelist=[], route_allow_all="false") == [OPEN_MSG]
+
+
+def test_deploy_generated_hosts_over_63_characters():
+    ns = "n" * 60  # demo-models-<ns> is 72 characters
+    assert deploy(namespace=ns) == [long_host_msg("demo"), long_host_msg("demo-models")]
+    assert deploy(namespace=ns, artifact_mode="direct") == [
+        long_host_msg("demo"), long_host_msg("demo-models"), long_host_msg("demo-minio")]
+    # Given hosts are checked as they are; a short given host is fine.
+    assert deploy(namespace=ns, route_host="t.example", models_route_host="m.example") == []
+    assert deploy(route_host="x." + "y" * 64) == [long_host_msg("demo")]
+    # Plain Kubernetes generates nothing.
+    assert deploy(namespace=ns, platform="kubernetes", route_host="x." + "y" * 64) == []
+    # The boundary: "demo-models-" + 51 characters is 63.
+    assert deploy(namespace="n" * 51) == []
+    assert deploy(namespace="n" * 52) == [long_host_msg("demo-models")]
+
+
+# --- artifact_store_input_problem
+
+KEYS = dict(s3_access_key_id="k", s3_secret_access_key="s")
+STORE_MSG = ("mlflow_artifact_store=%s: allas and s3 need mlflow_s3_access_key_id, mlflow_s3_secret_access_key and a"
+             " valid mlflow_s3_bucket; s3 also needs mlflow_s3_endpoint_url (http(s)://...).")
+
+
+def store_input(store, **kw):
+    args = dict(artifact_store=store, s3_access_key_id="", s3_secret_access_key="", s3_bucket="", s3_endpoint_url="")
+    args.update(kw)
+    return inp.artifact_store_input_problem(**args)
+
+
+def test_store_input_fine():
+    assert store_input("minio") == ""
+    assert store_input("minio", s3_endpoint_url="nonsense") == ""
+    assert store_input("allas", s3_bucket="abc", **KEYS) == ""
+    assert store_input("s3", s3_bucket="abc", s3_endpoint_url="https://s3.example", **KEYS) == ""
+
+
+def test_store_input_problems():
+    assert store_input("allas", s3_bucket="abc") == STORE_MSG % "allas"
+    assert store_input("allas", s3_bucket="ab", **KEYS) == STORE_MSG % "allas"
+    assert store_input("s3", s3_bucket="abc", s3_endpoint_url="s3.example", **KEYS) == STORE_MSG % "s3"
+    assert store_input("s3", s3_bucket="abc", s3_endpoint_url="https://s3", s3_access_key_id="k") == STORE_MSG % "s3"
+    assert store_input("gcs") == "mlflow_artifact_store=gcs: must be one of minio, allas, s3."
+    assert store_input("") == "mlflow_artifact_store=: must be one of minio, allas, s3."

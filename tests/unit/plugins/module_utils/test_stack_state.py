@@ -1,0 +1,210 @@
+"""plugins/module_utils/stack_state.py (the role's facts/live, state, hosts, obsolete, undeploy templates)."""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.csc.mlflow.plugins.module_utils import stack_state as ss
+
+NAMES = {
+    "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
+    "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
+    "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
+}
+VERSION = "csc.mlflow/mlflow-version"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def meta(name, **extra):
+    out = {"name": name, "namespace": "ns", "uid": "u-1", "resourceVersion": "42", "creationTimestamp": "2026-01-01T00:00:00Z",
+           "selfLink": "/api/x", "managedFields": [{"manager": "csc.mlflow"}], "labels": {"app": "mlflow"}}
+    out.update(extra)
+    return out
+
+
+def secret(name, data, **extra):
+    obj = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": meta(name, **extra)}
+    if data is not None:
+        obj["data"] = {k: b64(v) for k, v in data.items()}
+    return obj
+
+
+def deployment(name, spec=None, **extra):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, **extra), "spec": spec or {},
+            "status": {"replicas": 1}}
+
+
+def route(name, host=None):
+    spec = {"to": {"kind": "Service", "name": name}}
+    if host is not None:
+        spec["host"] = host
+    return {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": meta(name), "spec": spec}
+
+
+# --- index_live
+
+def test_index_live_empty():
+    assert ss.index_live([]) == {}
+    assert ss.index_live(None) == {}
+
+
+def test_index_live_drops_bookkeeping_and_keys_by_kind_and_name():
+    dep = deployment("demo", {"replicas": 2})
+    live = ss.index_live([dep])
+    assert list(live) == ["Deployment/demo"]
+    entry = live["Deployment/demo"]
+    assert entry["metadata"] == {"name": "demo", "namespace": "ns", "labels": {"app": "mlflow"}}
+    assert entry["spec"] == {"replicas": 2} and entry["status"] == {"replicas": 1}
+    assert list(entry) == ["apiVersion", "kind", "metadata", "spec", "status"]
+    assert "managedFields" in dep["metadata"]  # the input is left alone
+
+
+def test_index_live_decodes_secrets_and_keeps_the_raw_data():
+    sec = secret("demo-users", {"alice": "pässwörd", "bob": ""})
+    entry = ss.index_live([sec])["Secret/demo-users"]
+    assert list(entry) == ["metadata", "data", "raw"]
+    assert entry["data"] == {"alice": "pässwörd", "bob": ""}
+    assert entry["raw"] == sec["data"]
+    assert entry["metadata"]["name"] == "demo-users" and "uid" not in entry["metadata"]
+    assert "type" not in entry
+
+
+def test_index_live_secret_without_data():
+    for data in (None, {}):
+        obj = secret("demo-empty", None)
+        if data is not None:
+            obj["data"] = data
+        assert ss.index_live([obj])["Secret/demo-empty"]["data"] == {}
+        assert ss.index_live([obj])["Secret/demo-empty"]["raw"] == {}
+
+
+def test_index_live_later_duplicates_win():
+    live = ss.index_live([deployment("a", {"replicas": 1}), route("a"), deployment("a", {"replicas": 3})])
+    assert list(live) == ["Deployment/a", "Route/a"]
+    assert live["Deployment/a"]["spec"]["replicas"] == 3
+
+
+# --- current_state
+
+def test_current_state_of_an_empty_namespace():
+    assert ss.current_state({}, NAMES, VERSION) == {
+        "exists": False, "config": {}, "version": "", "image": "", "tracking_replicas": 1, "models_replicas": 0,
+        "models_uri": "", "route_hosts": {},
+    }
+
+
+def test_current_state_of_a_running_stack():
+    containers = [{"name": "nginx", "image": "nginx:1"}, {"name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v3"}]
+    live = ss.index_live([
+        deployment("demo", {"replicas": 2, "template": {"spec": {"containers": containers}}},
+                   annotations={VERSION: "3.17.2"}),
+        deployment("demo-models", {"replicas": 1}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("demo-config"), "data": {"ARTIFACT_STORE": "allas"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("models-cfg"), "data": {"MODELS_URI": "models:/m/1"}},
+        secret("demo-postgresql", {}, annotations={VERSION: "3.1.0"}),
+        route("demo", "t.example.org"), route("demo-minio"),
+    ])
+    assert ss.current_state(live, NAMES, VERSION) == {
+        "exists": True, "config": {"ARTIFACT_STORE": "allas"}, "version": "3.17.2", "image": "ghcr.io/mlflow/mlflow:v3",
+        "tracking_replicas": 2, "models_replicas": 1, "models_uri": "models:/m/1",
+        "route_hosts": {"demo": "t.example.org", "demo-minio": ""},
+    }
+
+
+def test_current_state_version_falls_back_to_the_database_secret():
+    live = ss.index_live([
+        deployment("demo", {"template": {"spec": {"containers": [{"name": "other", "image": "x"}]}}},
+                   annotations={VERSION: ""}),
+        secret("demo-database", {"MLFLOW_BACKEND_STORE_URI": "postgresql://x"}, annotations={VERSION: "3.2.0"}),
+        secret("demo-postgresql", {}, annotations={VERSION: "9.9"}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("demo-config"), "data": None},
+    ])
+    state = ss.current_state(live, NAMES, VERSION)
+    assert state["version"] == "3.2.0"  # the external database's Secret first
+    assert state["image"] == "" and state["tracking_replicas"] == 1 and state["config"] == {}
+
+
+def test_current_state_models_scaled_to_zero_and_postgresql_version():
+    live = ss.index_live([deployment("demo-models", {"replicas": 0}), secret("demo-postgresql", {}, annotations={VERSION: "3.0"})])
+    state = ss.current_state(live, NAMES, VERSION)
+    assert state["exists"] is False and state["models_replicas"] == 0 and state["version"] == "3.0"
+
+
+# --- route_hosts
+
+GIVEN_NONE = {"tracking": "", "models": "", "minio": ""}
+
+
+def test_route_hosts_given_win():
+    given = {"tracking": "t.x", "models": "m.x", "minio": "mi.x"}
+    applied = {"changed": True, "result": {"results": [{"result": route("demo", "gen.apps")}]}}
+    assert ss.route_hosts(given, {"demo": "old"}, applied, NAMES) == given
+
+
+def test_route_hosts_from_a_list_apply():
+    applied = {"changed": True, "result": {"results": [
+        {"changed": True, "result": route("demo", "gen-t.apps")},
+        {"result": route("demo-models")},              # no host (yet)
+        route("demo-minio", "gen-m.apps"),              # an item without 'result'
+    ]}}
+    live_hosts = {"demo": "old", "demo-models": "oldm", "demo-minio": "oldmin"}
+    assert ss.route_hosts(dict(GIVEN_NONE, models="m.x"), live_hosts, applied, NAMES) == {
+        "tracking": "gen-t.apps", "models": "m.x", "minio": "gen-m.apps"}
+    # An applied Route without a host still beats the live one (default() without true).
+    assert ss.route_hosts(GIVEN_NONE, live_hosts, applied, NAMES)["models"] == ""
+
+
+def test_route_hosts_from_a_single_apply():
+    applied = {"changed": True, "result": route("demo-models", "one.apps")}
+    assert ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES) == {"tracking": "old", "models": "one.apps", "minio": ""}
+
+
+def test_route_hosts_skipped_or_not_run():
+    skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+    for applied in (None, skipped):
+        assert ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES) == {"tracking": "old", "models": "", "minio": ""}
+    assert ss.route_hosts(None, None, None, NAMES) == {"tracking": "", "models": "", "minio": ""}
+
+
+# --- obsolete_objects
+
+def _live_full():
+    return ss.index_live([route("demo-minio", "m.x"), deployment("demo-postgresql")])
+
+
+def test_obsolete_nothing_in_an_empty_namespace():
+    assert ss.obsolete_objects({}, NAMES, "proxied", "postgresql://x") == []
+
+
+def test_obsolete_minio_route_outside_direct_mode():
+    assert ss.obsolete_objects(_live_full(), NAMES, "proxied", "") == [
+        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "demo-minio"}}]
+    assert ss.obsolete_objects(_live_full(), NAMES, "direct", "") == []
+
+
+def test_obsolete_postgresql_once_the_database_is_external():
+    refs = ss.obsolete_objects(_live_full(), NAMES, "direct", "postgresql://u@h/db")
+    assert refs == [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-postgresql"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-postgresql"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "demo-postgresql"}},
+    ]
+    assert ss.obsolete_objects(_live_full(), NAMES, "direct", True) == refs
+    assert ss.obsolete_objects(_live_full(), NAMES, "direct", False) == []
+
+
+# --- object_refs
+
+def test_object_refs():
+    objs = [deployment("demo"), route("demo"), {"metadata": {"name": "bare"}}]
+    assert ss.object_refs(objs) == [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo"}},
+        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "demo"}},
+        {"apiVersion": None, "kind": None, "metadata": {"name": "bare"}},
+    ]
+    assert ss.object_refs([{"metadata": {"name": "x"}}], "batch/v1", "Job") == [
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x"}}]
+    assert ss.object_refs([]) == [] and ss.object_refs(None) == []

@@ -1,0 +1,48 @@
+"""plugins/module_utils/tracking_config.py (the `cfg` of the role's facts/config template)."""
+
+from __future__ import annotations
+
+from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config
+
+MINIO = {"store": "minio", "endpoint": "http://demo-minio:9000", "bucket": "default", "prefix": "",
+         "checksum_when_required": False, "uri": "s3://default/"}
+ALLAS = {"store": "allas", "endpoint": "https://a3s.fi", "bucket": "ab", "prefix": "a/b",
+         "checksum_when_required": True, "uri": "s3://ab/a/b/"}
+SVC = ("demo,demo:*,demo.ns1,demo.ns1:*,demo.ns1.svc,demo.ns1.svc:*,demo.ns1.svc.cluster.local,"
+       "demo.ns1.svc.cluster.local:*")
+
+
+def test_proxied_minio_without_a_public_host():
+    cfg = tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1")
+    assert cfg == {
+        "ARTIFACT_STORE": "minio", "ARTIFACT_MODE": "proxied", "S3_BUCKET": "default", "S3_PREFIX": "",
+        "MLFLOW_S3_ENDPOINT_URL": "http://demo-minio:9000", "MLFLOW_HOST": "127.0.0.1", "MLFLOW_PORT": "5000",
+        "MLFLOW_WORKERS": "2", "MLFLOW_SERVE_ARTIFACTS": "true",
+        "MLFLOW_SERVER_ALLOWED_HOSTS": SVC + ",localhost:*,127.0.0.1:*",
+        "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS": "http://localhost:8080,http://127.0.0.1:8080",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_ARTIFACTS_DESTINATION": "s3://default/",
+    }
+    # The key order is the template's (the ConfigMap's checksum is over its JSON).
+    assert list(cfg)[-1] == "MLFLOW_ARTIFACTS_DESTINATION" and list(cfg)[0] == "ARTIFACT_STORE"
+
+
+def test_direct_allas_with_a_public_host():
+    cfg = tracking_config(ALLAS, "direct", "3", "yes", "t.example.org", "demo", "ns1")
+    assert cfg["MLFLOW_SERVE_ARTIFACTS"] == "false"
+    assert cfg["MLFLOW_WORKERS"] == "3"
+    assert cfg["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "true"
+    assert cfg["MLFLOW_SERVER_ALLOWED_HOSTS"] == "t.example.org,t.example.org:*," + SVC + ",localhost:*,127.0.0.1:*"
+    assert cfg["MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"] == "https://t.example.org"
+    assert cfg["MLFLOW_DEFAULT_ARTIFACT_ROOT"] == "s3://ab/a/b/" and "MLFLOW_ARTIFACTS_DESTINATION" not in cfg
+    assert cfg["AWS_REQUEST_CHECKSUM_CALCULATION"] == cfg["AWS_RESPONSE_CHECKSUM_VALIDATION"] == "when_required"
+    assert list(cfg)[-3:] == ["MLFLOW_DEFAULT_ARTIFACT_ROOT", "AWS_REQUEST_CHECKSUM_CALCULATION",
+                              "AWS_RESPONSE_CHECKSUM_VALIDATION"]
+
+
+def test_proxied_allas_and_odd_values():
+    cfg = tracking_config(ALLAS, "proxied", 4, True, "t.example.org", "demo", "ns1")
+    assert cfg["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://ab/a/b/" and "MLFLOW_DEFAULT_ARTIFACT_ROOT" not in cfg
+    assert cfg["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "true" and cfg["MLFLOW_WORKERS"] == "4"
+    assert tracking_config(MINIO, "proxied", 2.0, "off", "", "demo", "ns1")["MLFLOW_WORKERS"] == "2.0"
+    assert "AWS_REQUEST_CHECKSUM_CALCULATION" not in tracking_config(MINIO, "direct", 1, "0", "", "x", "y")
