@@ -10,8 +10,9 @@ Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
   ``kubernetes.client.ApiClient`` with admin rights) and ``dynamic`` (a
   ``kubernetes.dynamic.DynamicClient`` over it);
 * ``run_playbook(playbook, extra_vars=None, env=None, inventory="inventories/local",
-  check=False, diff=False)`` -> ``PlaybookResult`` (``rc``, ``stdout``, ``stderr``,
-  ``recap``);
+  check=False, diff=False, collection=None)`` -> ``PlaybookResult`` (``rc``, ``stdout``,
+  ``stderr``, ``recap``); ``collection``: another tree of this collection (e.g. an old
+  commit's, ``stackutil.collection_at``) whose playbooks run instead of this checkout's;
 * ``snapshot(namespace)`` -> ``{"Kind/name": (resourceVersion, generation, hash)}``;
 * ``fresh_namespace(prefix, labels=None, profile=None)`` -> a new namespace name, deleted at
   session end, set up as the platform ``profile`` has it (None: ``cluster.profile``);
@@ -285,6 +286,7 @@ class Cluster:
         diff: bool = False,
         args: list[str] | None = None,
         timeout: float = 900,
+        collection: Path | None = None,
     ) -> PlaybookResult:
         """Run ``.venv/bin/ansible-playbook`` from the repo root.
 
@@ -292,15 +294,24 @@ class Cluster:
         ``extra_vars`` are handed over in a 0600 temp file (never on the command line).
         ``env`` entries override the environment; a value of None removes a variable.
         ``inventory=None`` runs without ``-i`` (implicit localhost, as in AWX).
+        ``collection``: run another tree of this collection instead of the checkout, a directory
+        ``<dir>/ansible_collections/csc/mlflow`` (``stackutil.collection_at``): the playbook and
+        ansible.cfg are that tree's, it is the working directory, and ANSIBLE_COLLECTIONS_PATH is
+        ``<dir>`` only, so that ``csc.mlflow.*`` is that tree's (kubernetes.core still comes from
+        the venv's site-packages). The inventory stays the checkout's, as an operator keeps theirs
+        across versions of the collection (inventories/local finds the test cluster from its path).
         """
+        root = Path(collection) if collection is not None else REPO
+        if root != REPO and root.parts[-3:-2] != ("ansible_collections",):
+            raise ValueError(f"collection={root}: not a directory <dir>/ansible_collections/<namespace>/<name>")
         pb = Path(playbook)
         if not pb.is_absolute():
-            for cand in (REPO / pb, REPO / "playbooks" / pb, REPO / "playbooks" / f"{playbook}.yml"):
+            for cand in (root / pb, root / "playbooks" / pb, root / "playbooks" / f"{playbook}.yml"):
                 if cand.exists():
                     pb = cand
                     break
             else:
-                pb = REPO / "playbooks" / pb
+                pb = root / "playbooks" / pb
         cmd = [str(VENV_BIN / "ansible-playbook"), str(pb)]
         if inventory:
             cmd += ["-i", str(REPO / inventory)]
@@ -310,6 +321,9 @@ class Cluster:
             cmd.append("--diff")
         cmd += list(args or [])
         run_env = self.base_env()
+        if root != REPO:
+            run_env["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
+            run_env["ANSIBLE_COLLECTIONS_PATH"] = str(root.parents[2])
         for k, v in (env or {}).items():
             if v is None:
                 run_env.pop(k, None)
@@ -323,7 +337,7 @@ class Cluster:
                 ev.flush()
                 cmd += ["-e", f"@{ev.name}"]
             start = time.monotonic()
-            proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout,
+            proc = subprocess.run(cmd, cwd=root, env=run_env, capture_output=True, text=True, timeout=timeout,
                                   check=False)
             seconds = time.monotonic() - start
         return PlaybookResult(

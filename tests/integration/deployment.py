@@ -10,6 +10,10 @@ the stack suite's (tests/stack/running_stack/).
 from __future__ import annotations
 
 import base64
+import importlib.util
+import re
+import subprocess
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -61,14 +65,23 @@ def default_vars(namespace: str, app: str = "mlflow", **extra: Any) -> dict:
     return v
 
 
-def image_contracts():
-    """(check_pod_against_contracts, the records of images/contracts.yml) from tests/cluster/contracts.py."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("csc_mlflow_contracts", REPO / "tests" / "cluster" / "contracts.py")
+def _load_module(name: str, path: Path):
+    """A Python file of the checkout as a module (without putting its directory on sys.path)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def image_contracts():
+    """(check_pod_against_contracts, the records of images/contracts.yml) from tests/cluster/contracts.py."""
+    mod = _load_module("csc_mlflow_contracts", REPO / "tests" / "cluster" / "contracts.py")
     return mod.check_pod_against_contracts, mod.load_contracts(REPO / "images" / "contracts.yml")
+
+
+def htpasswd_utils():
+    """The collection's plugins/module_utils/htpasswd.py (parse_htpasswd, verify_password, ...)."""
+    return _load_module("csc_mlflow_htpasswd", REPO / "plugins" / "module_utils" / "htpasswd.py")
 
 
 def contract_problems(cluster, ns: str) -> list[str]:
@@ -153,3 +166,88 @@ def deployment_ready(cluster, ns: str, name: str) -> bool:
         and st.get("readyReplicas", 0) == want
         and st.get("replicas", 0) == want
     )
+
+
+def unchanged(before: dict, after: dict) -> tuple[bool, dict[str, list[str]]]:
+    """(True when nothing was added, removed or written between two snapshots, the diff)."""
+    d = diff(before, after)
+    return not d["added"] and not d["removed"] and not d["changed"], d
+
+
+def rerun_changes_nothing(cluster, ns: str, extra_vars: dict) -> None:
+    """A re-run of deploy.yml reports changed=0 and writes nothing."""
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", extra_vars)
+    assert r.rc == 0 and r.changed == 0, str(r)
+    ok, d = unchanged(before, cluster.snapshot(ns))
+    assert ok, d
+
+
+def commit_missing(commit: str) -> str | None:
+    """Why `commit` cannot be read from this checkout's git repository (None when it can)."""
+    try:
+        p = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{commit}^{{commit}}"],
+                           capture_output=True, text=True, check=False)
+    except OSError as e:
+        return f"git is not available: {e}"
+    if p.returncode != 0:
+        return (f"commit {commit} is not in the git repository of {REPO} ({p.stderr.strip() or 'git cat-file -e failed'}); "
+                "the test needs a full clone (not shallow): git fetch --unshallow")
+    return None
+
+
+def collection_at(commit: str, parent: Path) -> Path:
+    """The collection's files at `commit` (git archive), as <parent>/ansible_collections/csc/mlflow.
+
+    Pass the result as ``cluster.run_playbook(..., collection=...)`` to run that commit's playbooks.
+    """
+    dest = Path(parent) / "ansible_collections" / "csc" / "mlflow"
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
+                             capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, capture_output=True, check=True)
+    return dest
+
+
+# A task result the default callback prints as YAML below its status line ("ok: [localhost] => ").
+_RESULT_LINE = re.compile(r"^(?:ok|changed): \[[^\]]+\] =>\s*$")
+
+
+def summary_lines(stdout: str) -> list[str]:
+    """The ``summary`` list the role's summary task printed (the last one of the run; [] if none).
+
+    The callback prints results as YAML that wraps long lines: each result is parsed, not grepped.
+    """
+    lines = stdout.splitlines()
+    found: list[str] = []
+    for i, line in enumerate(lines):
+        if not _RESULT_LINE.match(line):
+            continue
+        block = []
+        for nxt in lines[i + 1:]:
+            if not nxt.startswith(" "):
+                break
+            block.append(nxt)
+        try:
+            result = yaml.safe_load(textwrap.dedent("\n".join(block)))
+        except yaml.YAMLError:
+            continue
+        msg = result.get("msg") if isinstance(result, dict) else None
+        if isinstance(msg, dict) and isinstance(msg.get("summary"), list):
+            found = [str(x) for x in msg["summary"]]
+    return found
+
+
+def summary_changes(stdout: str) -> dict[str, list[str]]:
+    """The summary's ``Changed objects: ...`` and ``Changed Secrets: ...`` lines of a run, as lists.
+
+    ``{"objects": ["Deployment/x", ...], "secrets": ["x-users", ...]}``; "none" is an empty list;
+    a line the summary does not have is not in the result.
+    """
+    out: dict[str, list[str]] = {}
+    for line in summary_lines(stdout):
+        for key, label in (("objects", "Changed objects:"), ("secrets", "Changed Secrets:")):
+            if line.startswith(label):
+                items = [i.strip() for i in line[len(label):].split(",") if i.strip()]
+                out[key] = [] if items == ["none"] else items
+    return out

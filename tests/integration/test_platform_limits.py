@@ -13,27 +13,13 @@ import time
 
 import pytest
 
-from deployment import contract_problems, default_vars, diff, get, wait_until
+from deployment import contract_problems, default_vars, get, rerun_changes_nothing, unchanged, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 
 def kubectl_apply(cluster, ns, obj):
     cluster.kubectl_run("apply", "--server-side", "-n", ns, "-f", "-", input=json.dumps(obj))
-
-
-def unchanged(before, after):
-    d = diff(before, after)
-    return not d["added"] and not d["removed"] and not d["changed"], d
-
-
-def rerun_changes_nothing(cluster, ns, extra_vars):
-    """A re-run of deploy.yml reports changed=0 and writes nothing."""
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("deploy.yml", extra_vars)
-    assert r.rc == 0 and r.changed == 0, str(r)
-    ok, d = unchanged(before, cluster.snapshot(ns))
-    assert ok, d
 
 
 def refused_without_change(cluster, ns, playbook, extra_vars, *expected):
