@@ -464,3 +464,12 @@ def test_two_replicas_roll_without_a_surge_pod():
     obj(changed, "mlflow")["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     assert rs.problems(changed, limit_ranges=LIMITS, quotas=[quota], live=live, reserve=[DEFAULT_JOB])[0].startswith(
         "the run needs limits.cpu 5250m (mlflow-postgresql 500m, mlflow-minio 500m, mlflow (x2) during its rolling update 3750m")
+
+
+def test_two_replicas_and_models_fit_with_the_sizing_of_the_user_guide():
+    objects = golden("two_replicas")
+    mlflow = container(objects, "mlflow", "mlflow")
+    mlflow["resources"] = {"requests": {"cpu": "125m", "memory": "768Mi", "ephemeral-storage": "256Mi"},
+                           "limits": {"cpu": "625m", "memory": "2Gi", "ephemeral-storage": "1536Mi"}}
+    assert rs.problems(objects, limit_ranges=LIMITS, quotas=[unused(ACRQ)], replicas={"mlflow-models": 1},
+                       reserve=[DEFAULT_JOB]) == []
