@@ -58,10 +58,36 @@ def test_two_replicas_are_ready_behind_a_pdb(cluster, ns):
     assert pdb["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/instance": APP,
                                                        "app.kubernetes.io/component": "tracking"}}
     # the disruption controller counts the replicas: one of the two may be evicted at a time
-    status = wait_until(lambda: (lambda s: s if s.get("currentHealthy") == 2 else None)(
-        (get(cluster, "PodDisruptionBudget", ns, APP) or {}).get("status", {})), 60, what="PDB status")
+    def pdb_counts_two():
+        status = (get(cluster, "PodDisruptionBudget", ns, APP) or {}).get("status", {})
+        return status if status.get("currentHealthy") == 2 else None
+
+    status = wait_until(pdb_counts_two, 60, what="PDB status")
     assert status["desiredHealthy"] == 1 and status["disruptionsAllowed"] == 1
     rerun_changes_nothing(cluster, ns, v)
+
+
+def test_a_store_switch_given_only_the_store_keeps_two_replicas(cluster, ns):
+    """configure_artifact_store.yml as AWX runs it: the tracking server is stopped for the copy and
+    comes back with the recorded two replicas (and its PDB)."""
+    awx = {"env": cluster.auth_env(), "inventory": None}
+    store = {"mlflow_namespace": ns, "mlflow_app_name": APP, "mlflow_artifact_store": "allas",
+             "mlflow_s3_endpoint_url": "https://a3s.fi", "mlflow_s3_bucket": "replicas-artifacts",
+             "mlflow_s3_access_key_id": "AKIAREPLICASKEY00001",
+             "mlflow_s3_secret_access_key": "replicas-secret-key-for-tests-0123456789"}
+    r = cluster.run_playbook("configure_artifact_store.yml", store, **awx)
+    assert r.rc == 0, str(r)
+    assert "Stop the tracking server" in r.stdout  # the copy ran with the server stopped
+    assert get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]["ARTIFACT_STORE"] == "allas"
+    assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 2
+    assert get(cluster, "PodDisruptionBudget", ns, APP) is not None
+    wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="two tracking replicas ready again")
+    r = cluster.run_playbook("configure_artifact_store.yml",
+                             {"mlflow_namespace": ns, "mlflow_app_name": APP, "mlflow_artifact_store": "minio",
+                              "mlflow_artifact_migrate": False}, **awx)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 2
+    wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="two tracking replicas ready again")
 
 
 def test_two_replicas_with_server_side_jobs_are_refused_before_any_change(cluster, ns):
