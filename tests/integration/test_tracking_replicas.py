@@ -57,6 +57,7 @@ def test_two_replicas_are_ready_behind_a_pdb(cluster, ns):
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/instance": APP,
                                                        "app.kubernetes.io/component": "tracking"}}
+
     # the disruption controller counts the replicas: one of the two may be evicted at a time
     def pdb_counts_two():
         status = (get(cluster, "PodDisruptionBudget", ns, APP) or {}).get("status", {})
