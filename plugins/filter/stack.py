@@ -46,8 +46,9 @@ def route_hosts(given, live_hosts, applied_result, names):
     return _call("route_hosts", stack_state.route_hosts, given, live_hosts, applied_result, names)
 
 
-def obsolete_objects(live, names, artifact_mode, external_database):
-    return _call("obsolete_objects", stack_state.obsolete_objects, live, names, artifact_mode, external_database)
+def obsolete_objects(live, names, artifact_mode, external_database, objects=None):
+    return _call("obsolete_objects", stack_state.obsolete_objects, live, names, artifact_mode, external_database,
+                 objects)
 
 
 def object_refs(objects, api_version=None, kind=None):
@@ -87,6 +88,10 @@ def deploy_problems(values=None, **kwargs):
     return _call("deploy_problems", inputs.deploy_problems, **_params("deploy_problems", values, kwargs))
 
 
+def tracking_problems(values=None, **kwargs):
+    return _call("tracking_problems", inputs.tracking_problems, **_params("tracking_problems", values, kwargs))
+
+
 def artifact_store_input_problem(values=None, **kwargs):
     return _call("artifact_store_input_problem", inputs.artifact_store_input_problem,
                  **_params("artifact_store_input_problem", values, kwargs))
@@ -117,6 +122,7 @@ class FilterModule(object):
             "users": users,
             "input_problems": input_problems,
             "deploy_problems": deploy_problems,
+            "tracking_problems": tracking_problems,
             "artifact_store_input_problem": artifact_store_input_problem,
             "tracking_config": tracking_config,
             "settings_record": settings_record,

@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """Checks of the role's input variables, and the users normalised.
 
-Pure logic behind the csc.mlflow.users, input_problems, deploy_problems and
+Pure logic behind the csc.mlflow.users, input_problems, deploy_problems, tracking_problems and
 artifact_store_input_problem filters. Each check returns every problem it finds as one message
 (or '' / an empty list when all is well), worded as the role's asserts word them.
 """
@@ -125,6 +125,26 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
         errors.append(
             "mlflow_route_whitelist is empty: the routes would be open to the whole internet. Give your IPs/CIDRs"
             " in mlflow_route_whitelist, or set mlflow_route_allow_all=true to deploy without a whitelist on purpose"
+        )
+    return errors
+
+
+def tracking_problems(replicas, enable_job_execution):
+    """Problems with the tracking server's own input (csc.mlflow.mlflow_tracking).
+
+    More than one replica with MLflow's server-side jobs is refused rather than silently changed:
+    every replica would start its own job runner on pod-local files (the jobs would run on
+    whichever replica took the request, and periodic jobs once per replica).
+    """
+    errors = []
+    count = to_int(replicas)
+    if isinstance(replicas, bool) or count < 1 or text(count) != text(replicas).strip():
+        errors.append("mlflow_tracking_replicas must be a whole number of at least 1, not '" + text(replicas) + "'")
+    elif count > 1 and to_bool(enable_job_execution):
+        errors.append(
+            "mlflow_tracking_replicas=" + text(count) + " with mlflow_enable_job_execution=true: MLflow's server-side"
+            " jobs run on local files in each replica, so they need a single replica. Set"
+            " mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1"
         )
     return errors
 

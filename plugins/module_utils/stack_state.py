@@ -118,14 +118,26 @@ def _ref(api_version, kind, name):
     return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
 
 
-def obsolete_objects(live, names, artifact_mode, external_database):
+# Kinds the stack renders only in some configurations: a live one that the run did not render goes.
+OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"),)
+
+
+def obsolete_objects(live, names, artifact_mode, external_database, objects=None):
     """Objects an earlier configuration created that the current one does not want.
 
     The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
-    the database is external (`external_database`: a bool, or the database URI).
+    the database is external (`external_database`: a bool, or the database URI); a live object
+    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica) that is not
+    among the rendered `objects` (when they are given).
     """
     live = live or {}
     out = []
+    if objects is not None:
+        rendered = set("%s/%s" % (o.get("kind"), lookup(o, "metadata", "name")) for o in objects or [])
+        for api_version, kind in OPTIONAL_KINDS:
+            for key in sorted(live):
+                if key.startswith(kind + "/") and key not in rendered:
+                    out.append(_ref(api_version, kind, key[len(kind) + 1:]))
     if artifact_mode != "direct" and "Route/" + names["minio"] in live:
         out.append(_ref("route.openshift.io/v1", "Route", names["minio"]))
     if external_database and "Deployment/" + names["postgresql"] in live:

@@ -46,6 +46,7 @@ PATHS = {
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
     "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
     "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
+    "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
 }
 
 # Snapshot keys that move on their own while pods roll or get scheduled (the platform's quota

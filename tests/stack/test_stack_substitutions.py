@@ -29,3 +29,16 @@ def test_substitutions_cover_services_ports_and_paths():
     assert s.argv(["mlflow", "models", "serve", "-h", "0.0.0.0", "-p", "5001"]) == \
         ["mlflow", "models", "serve", "-h", "127.0.0.1", "-p", "15001"]
     assert s.env({"MLFLOW_PORT": "5000", "MLFLOW_HOST": "127.0.0.1"}) == {"MLFLOW_PORT": "15000", "MLFLOW_HOST": "127.0.0.1"}
+
+
+def test_further_replicas_join_the_deployed_upstream_only(tmp_path):
+    from running_stack.nginx import add_upstream_servers
+
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("http {\n    upstream backend {\n        server 127.0.0.1:15000;\n        keepalive 16;\n    }\n"
+                    "    server {\n        listen 127.0.0.1:18081;\n        location / { proxy_pass http://backend; }\n    }\n}\n")
+    add_upstream_servers({"/etc/nginx/nginx.conf": str(conf)}, 15000, [15002, 15003])
+    assert conf.read_text() == (
+        "http {\n    upstream backend {\n        server 127.0.0.1:15000;\n        server 127.0.0.1:15002;\n"
+        "        server 127.0.0.1:15003;\n        keepalive 16;\n    }\n"
+        "    server {\n        listen 127.0.0.1:18081;\n        location / { proxy_pass http://backend; }\n    }\n}\n")

@@ -49,6 +49,10 @@ class Deployed:
         d = self.apps.read_namespaced_deployment(deployment, self.ns)
         return self.api.sanitize_for_serialization(d.spec.template.spec)
 
+    def replicas(self, deployment: str) -> int:
+        d = self.apps.read_namespaced_deployment(deployment, self.ns)
+        return 1 if d.spec.replicas is None else int(d.spec.replicas)
+
     def job_specs(self) -> list[tuple[str, dict]]:
         jobs = self.batch.list_namespaced_job(self.ns).items
         jobs.sort(key=lambda j: j.metadata.creation_timestamp)

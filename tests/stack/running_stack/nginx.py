@@ -36,6 +36,22 @@ def substitute_configs(mounts: dict[str, str], subs) -> None:
                 f.write_text(subs(f.read_text()))
 
 
+def add_upstream_servers(mounts: dict[str, str], first: int, more: list[int]) -> None:
+    """Put `more` local ports next to `127.0.0.1:<first>` in the deployed upstream blocks.
+
+    The stand-in for a Service in front of several replicas: on the cluster each replica's NGINX
+    proxies to its own MLflow and the Service spreads clients over the pods; here one NGINX spreads
+    them over one MLflow per replica. Nothing else of the deployed configuration changes.
+    """
+    line = re.compile(rf"^([ \t]*)server[ \t]+127\.0\.0\.1:{first}[ \t]*;", re.M)
+    for path in (Path(p) for p in mounts.values()):
+        for f in ([path] if path.is_file() else path.rglob("*.conf")):
+            if f.is_file() and f.suffix == ".conf" and re.search(r"^\s*upstream\s", f.read_text(), re.M):
+                text = line.sub(lambda m: m.group(0) + "".join(f"\n{m.group(1)}server 127.0.0.1:{p};" for p in more),
+                                f.read_text())
+                f.write_text(text)
+
+
 def main_conf(mounts: dict[str, str], root: Path) -> str:
     """A main nginx.conf like the image's: include the deployed config files.
 

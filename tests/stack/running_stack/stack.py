@@ -37,6 +37,7 @@ class Stack:
         self.pg: Postgres | None = None
         self.minio: MinIO | None = None
         self.mlflow_port = 0
+        self.mlflow_replica_ports: list[int] = []   # the further tracking replicas' MLflow (up(replicas=...))
         self.nginx_port = 0
         self.models_port = 0
         self.models_nginx_port = 0
@@ -95,13 +96,17 @@ class Stack:
         spec = self.deployed.pod_spec(self.app)
         return spec, self.deployed.container(spec, "mlflow")
 
-    def start_mlflow(self) -> None:
+    def start_mlflow(self, name: str = "mlflow") -> int:
+        """The tracking pod's MLflow container; `name` other than "mlflow": one more replica, on a port of its own."""
         spec, c = self.mlflow_container()
-        self.mlflow_port = self.mlflow_port or free_port()
-        self.subs.ports[5000] = self.mlflow_port
-        root = self.state / "mlflow"
+        if name == "mlflow":
+            self.mlflow_port = self.mlflow_port or free_port()
+            self.subs.ports[5000] = port = self.mlflow_port
+        else:
+            port = free_port()
+        root = self.state / name
         root.mkdir(parents=True, exist_ok=True)
-        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root))
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root), {5000: port})
         env = subs.env(self.deployed.env(c))
         argv = subs.argv(container_argv(c, env))
         venv = self.tools.mlflow_old_venv if self.old else self.tools.mlflow_venv
@@ -110,12 +115,14 @@ class Stack:
         tmp.mkdir(exist_ok=True)
         env.setdefault("TMPDIR", str(tmp))
         env["TMPDIR"] = subs(env["TMPDIR"])
-        p = self.procs.start("mlflow", argv, env=local_env(env, venv, home=root), cwd=root)
-        wait_http(f"http://127.0.0.1:{self.mlflow_port}/health", 180, ok=lambda c: c == 200, proc=p)
+        p = self.procs.start(name, argv, env=local_env(env, venv, home=root), cwd=root)
+        wait_http(f"http://127.0.0.1:{port}/health", 180, ok=lambda c: c == 200, proc=p)
+        return port
 
     def start_nginx(self, deployment: str | None = None, name: str = "nginx", upstream_fixed: int = 5000,
-                    upstream_local: int | None = None) -> int:
-        """The deployment's nginx container (its config, proxying to `upstream_fixed` -> the local port)."""
+                    upstream_local: int | None = None, upstream_more: list[int] | None = None) -> int:
+        """The deployment's nginx container (its config, proxying to `upstream_fixed` -> the local port, and
+        to the `upstream_more` local ports as well: the other replicas behind the Service)."""
         deployment = deployment or self.app
         spec = self.deployed.pod_spec(deployment)
         c = self.deployed.container(spec, "nginx")
@@ -127,11 +134,15 @@ class Stack:
         upstream = upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)
         subs = self.local_subs({**mounts, **nginx.log_files(root)}, {listen[0]: port, upstream_fixed: upstream})
         nginx.substitute_configs(mounts, subs)
+        if upstream_more:
+            nginx.add_upstream_servers(mounts, upstream, list(upstream_more))
         nginx.start(self.procs, self.tools, name, root, mounts, port)
         return port
 
     # ---- whole stack ----------------------------------------------------------
-    def up(self) -> "Stack":
+    def up(self, replicas: int = 1) -> "Stack":
+        """Start the stack; with `replicas` > 1 one MLflow per tracking replica (`mlflow`, `mlflow-2`, ...),
+        all behind the one NGINX, as the Service spreads clients over the replicas."""
         missing = self.tools.missing()
         if missing:
             raise RuntimeError(f"stack tools missing (run `make stack-tools`): {missing}")
@@ -139,7 +150,8 @@ class Stack:
         self.start_minio()
         self.setup_bucket()
         self.start_mlflow()
-        self.nginx_port = self.start_nginx()
+        self.mlflow_replica_ports = [self.start_mlflow(f"mlflow-{i}") for i in range(2, replicas + 1)]
+        self.nginx_port = self.start_nginx(upstream_more=self.mlflow_replica_ports)
         self.subs.services[self.app] = self.nginx_port
         self.save()
         return self

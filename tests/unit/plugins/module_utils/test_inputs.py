@@ -184,3 +184,24 @@ def test_store_input_problems():
     assert store_input("s3", s3_bucket="abc", s3_endpoint_url="https://s3", s3_access_key_id="k") == STORE_MSG % "s3"
     assert store_input("gcs") == "mlflow_artifact_store=gcs: must be one of minio, allas, s3."
     assert store_input("") == "mlflow_artifact_store=: must be one of minio, allas, s3."
+
+
+# --- tracking_problems
+
+@pytest.mark.parametrize("replicas,jobs", [(1, False), (1, True), ("1", "true"), (2, False), ("3", "false")])
+def test_tracking_replicas_accepted(replicas, jobs):
+    assert inp.tracking_problems(replicas, jobs) == []
+
+
+def test_more_replicas_with_server_side_jobs_are_refused():
+    problems = inp.tracking_problems(2, True)
+    assert len(problems) == 1
+    assert problems[0].startswith("mlflow_tracking_replicas=2 with mlflow_enable_job_execution=true")
+    assert "mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1" in problems[0]
+
+
+@pytest.mark.parametrize("replicas", [0, -1, "two", "", None, True, 1.5])
+def test_tracking_replicas_must_be_a_whole_number_of_at_least_one(replicas):
+    assert inp.tracking_problems(replicas, False) == [
+        "mlflow_tracking_replicas must be a whole number of at least 1, not '%s'" % replicas
+    ]

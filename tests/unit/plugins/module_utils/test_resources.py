@@ -409,3 +409,67 @@ def test_the_filter_is_thin_over_module_utils():
     container(bad, "mlflow", "mlflow")["resources"]["limits"]["cpu"] = "a lot"
     with pytest.raises(AnsibleFilterError, match="resource_problems: 'a lot' is not a quantity"):
         resource_problems(bad, limit_ranges=LIMITS)
+
+
+# --- more than one tracking replica (the golden renders of tests/render) ------------------------
+
+GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
+# mlflow_job_resources, as check_resources.yml reserves it for the run's largest Job
+DEFAULT_JOB = {"name": "job", "spec": {"containers": [{"name": "job", "resources": {
+    "requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "1Gi"}}}]}}
+
+
+def golden(case):
+    return yaml.safe_load((GOLDEN / (case + ".yml")).read_text())["objects"]
+
+
+def unused(quota):
+    quota = copy.deepcopy(quota)
+    quota["status"]["total"]["used"] = dict((k, "0") for k in quota["status"]["total"]["used"])
+    return quota
+
+
+def test_one_replica_fits_the_default_csc_quota_with_models_and_a_job():
+    assert rs.problems(golden("defaults"), limit_ranges=LIMITS, quotas=[unused(ACRQ)], replicas={"mlflow-models": 1},
+                       reserve=[DEFAULT_JOB]) == []
+
+
+def test_two_replicas_fit_the_default_csc_quota_without_models_only():
+    objects = golden("two_replicas")
+    assert obj(objects, "mlflow")["spec"]["replicas"] == 2
+    assert rs.problems(objects, limit_ranges=LIMITS, quotas=[unused(ACRQ)], reserve=[DEFAULT_JOB]) == []
+    # the second tracking pod costs 1250m CPU, 2176Mi memory and 2Gi ephemeral storage in limits
+    assert rs.problems(objects, limit_ranges=LIMITS, quotas=[unused(ACRQ)], replicas={"mlflow-models": 1},
+                       reserve=[DEFAULT_JOB]) == [
+        "the run needs limits.cpu 4750m (mlflow-postgresql 500m, mlflow-minio 500m, mlflow (x2) 2500m, mlflow-models 750m, "
+        "job 500m), AppliedClusterResourceQuota crq-2001234 allows 4 and nothing else uses it: 4 left; lower limits.cpu or ask "
+        "CSC for more quota",
+    ]  # limits.ephemeral-storage: 4Gi + 1Gi, exactly the 5Gi of the CSC project
+
+
+def test_two_replicas_roll_without_a_surge_pod():
+    objects = golden("two_replicas")
+    dep = obj(objects, "mlflow")
+    assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    live = [live_of(d) for d in objects if d["kind"] == "Deployment"]
+    changed = copy.deepcopy(objects)
+    obj(changed, "mlflow")["spec"]["template"]["metadata"].setdefault("annotations", {})["checksum/mlflow-config"] = "changed"
+    # the stack's own pods are in `used`: 2x1250m + 500m + 500m; the run releases them, and the rollout
+    # never holds more than the two tracking pods (one old one goes before each new one starts)
+    quota = copy.deepcopy(ACRQ)
+    quota["status"]["total"]["used"] = {"limits.cpu": "3500m", "limits.memory": "6400Mi", "limits.ephemeral-storage": "4Gi",
+                                        "requests.storage": "11Gi", "pods": "4", "persistentvolumeclaims": "2"}
+    assert rs.problems(changed, limit_ranges=LIMITS, quotas=[quota], live=live, reserve=[DEFAULT_JOB]) == []
+    # with a surge pod (maxSurge 1) the same rollout would need a third tracking pod's CPU
+    obj(changed, "mlflow")["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert rs.problems(changed, limit_ranges=LIMITS, quotas=[quota], live=live, reserve=[DEFAULT_JOB])[0].startswith(
+        "the run needs limits.cpu 5250m (mlflow-postgresql 500m, mlflow-minio 500m, mlflow (x2) during its rolling update 3750m")
+
+
+def test_two_replicas_and_models_fit_with_the_sizing_of_the_user_guide():
+    objects = golden("two_replicas")
+    mlflow = container(objects, "mlflow", "mlflow")
+    mlflow["resources"] = {"requests": {"cpu": "125m", "memory": "768Mi", "ephemeral-storage": "256Mi"},
+                           "limits": {"cpu": "625m", "memory": "2Gi", "ephemeral-storage": "1536Mi"}}
+    assert rs.problems(objects, limit_ranges=LIMITS, quotas=[unused(ACRQ)], replicas={"mlflow-models": 1},
+                       reserve=[DEFAULT_JOB]) == []

@@ -208,3 +208,16 @@ def test_object_refs():
     assert ss.object_refs([{"metadata": {"name": "x"}}], "batch/v1", "Job") == [
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x"}}]
     assert ss.object_refs([]) == [] and ss.object_refs(None) == []
+
+
+def test_obsolete_tracking_pdb_once_not_rendered():
+    live = {"PodDisruptionBudget/demo": {"kind": "PodDisruptionBudget", "metadata": {"name": "demo"}},
+            "Deployment/demo": {"kind": "Deployment", "metadata": {"name": "demo"}}}
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "demo"}}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo"}}
+    # back to one replica: the PDB is not rendered, so it goes
+    assert ss.obsolete_objects(live, NAMES, "proxied", False, [deployment]) == [pdb]
+    # still more than one: rendered, kept
+    assert ss.obsolete_objects(live, NAMES, "proxied", False, [deployment, pdb]) == []
+    # callers that give no objects decide nothing about optional kinds
+    assert ss.obsolete_objects(live, NAMES, "proxied", False) == []
