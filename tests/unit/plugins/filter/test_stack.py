@@ -16,7 +16,7 @@ FILTER_DIR = Path(stack.__file__).resolve().parent
 EXPECTED = {
     "live_index", "stack_state", "route_hosts", "obsolete_objects", "object_refs", "artifact_store",
     "artifact_store_problems", "stack_credentials", "secrets_plan", "users", "input_problems", "deploy_problems",
-    "artifact_store_input_problem", "tracking_config", "settings_record",
+    "artifact_store_input_problem", "tracking_config", "settings_record", "backup_problems", "restore_report",
 }
 FILTERS = stack.FilterModule().filters()
 
@@ -37,7 +37,8 @@ def test_each_filter_has_its_documentation_file(name):
     if any(p.kind == p.VAR_KEYWORD for p in params):
         # Keyword-argument filters: every documented option is an argument of the module function.
         target = {"input_problems": stack.inputs.input_problems, "deploy_problems": stack.inputs.deploy_problems,
-                  "artifact_store_input_problem": stack.inputs.artifact_store_input_problem}[name]
+                  "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
+                  "backup_problems": stack.backup.backup_problems}[name]
         assert set(options) - {"_input"} == set(inspect.signature(target).parameters)
     else:
         assert list(options)[1:] == named
