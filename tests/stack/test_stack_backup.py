@@ -90,7 +90,7 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
     stack = Stack(Deployed(stack_cluster.api, ns, app), tmp_path / "stack", tools)
     try:
         stack.up()
-        before = _result(stack.run_client(f"import sys; sys.argv = ['x', 'before']\n" + WRITE))["run_id"]
+        before = _result(stack.run_client("import sys; sys.argv = ['x', 'before']\n" + WRITE))["run_id"]
 
         # the CronJob's pod, as deployed; "pvc" is the one local directory the backup PVC stands for
         spec = stack.deployed.cronjob_spec(f"{app}-backup")
@@ -105,7 +105,7 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         listing = json.loads((root / backups[0] / "artifacts.json").read_text())
         assert any(before in o["key"] and o["key"].endswith("notes.txt") for o in listing["objects"]), listing
 
-        after = _result(stack.run_client(f"import sys; sys.argv = ['x', 'after']\n" + WRITE))["run_id"]
+        after = _result(stack.run_client("import sys; sys.argv = ['x', 'after']\n" + WRITE))["run_id"]
 
         # the writers stop (restore.yml scales them to 0), then the database is lost
         stack.procs.stop("nginx")
