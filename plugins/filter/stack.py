@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils import credentials, inputs, settings, stack_state
+from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, settings, stack_state
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
 
@@ -46,9 +46,9 @@ def route_hosts(given, live_hosts, applied_result, names):
     return _call("route_hosts", stack_state.route_hosts, given, live_hosts, applied_result, names)
 
 
-def obsolete_objects(live, names, artifact_mode, external_database, objects=None):
+def obsolete_objects(live, names, artifact_mode, external_database, objects=None, backup_schedule=None):
     return _call("obsolete_objects", stack_state.obsolete_objects, live, names, artifact_mode, external_database,
-                 objects)
+                 objects, backup_schedule)
 
 
 def object_refs(objects, api_version=None, kind=None):
@@ -107,6 +107,14 @@ def settings_record(variables, allowed, users, whitelist, external_database, spe
                  external_database, specs)
 
 
+def backup_problems(values=None, **kwargs):
+    return _call("backup_problems", backup.backup_problems, **_params("backup_problems", values, kwargs))
+
+
+def restore_report(log):
+    return _call("restore_report", backup.restore_report, log)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -126,4 +134,6 @@ class FilterModule(object):
             "artifact_store_input_problem": artifact_store_input_problem,
             "tracking_config": tracking_config,
             "settings_record": settings_record,
+            "backup_problems": backup_problems,
+            "restore_report": restore_report,
         }

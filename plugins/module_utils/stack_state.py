@@ -122,13 +122,14 @@ def _ref(api_version, kind, name):
 OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"),)
 
 
-def obsolete_objects(live, names, artifact_mode, external_database, objects=None):
+def obsolete_objects(live, names, artifact_mode, external_database, objects=None, backup_schedule=None):
     """Objects an earlier configuration created that the current one does not want.
 
     The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
     the database is external (`external_database`: a bool, or the database URI); a live object
     of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica) that is not
-    among the rendered `objects` (when they are given).
+    among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
+    (mlflow_backup_schedule) is empty (None: not known, kept). The backup PVC stays: it holds the backups.
     """
     live = live or {}
     out = []
@@ -144,6 +145,8 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
         out.append(_ref("apps/v1", "Deployment", names["postgresql"]))
         out.append(_ref("v1", "Service", names["postgresql"]))
         out.append(_ref("networking.k8s.io/v1", "NetworkPolicy", names["postgresql"]))
+    if backup_schedule is not None and not text(backup_schedule).strip() and "CronJob/" + names["backup"] in live:
+        out.append(_ref("batch/v1", "CronJob", names["backup"]))
     return out
 
 

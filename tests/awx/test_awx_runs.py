@@ -166,6 +166,14 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
 
     job.assert_no_secrets_in_output(extra=keys.values())
 
+    # Restore: a wrong confirmation changes nothing; confirmed, with no scheduled backups, it is refused
+    before = cluster.snapshot(ns)
+    r = job.run("playbooks/restore.yml", {"mlflow_tracking_confirm_restore": "not-" + APP})
+    assert r.rc != 0 and "Not confirmed" in r.stdout, str(r)
+    r = job.run("playbooks/restore.yml", {"mlflow_tracking_confirm_restore": APP})
+    assert r.rc != 0 and "Nothing to restore" in r.stdout, str(r)
+    assert cluster.snapshot(ns) == before
+
     # Undeploy: a wrong confirmation changes nothing
     before = cluster.snapshot(ns)
     r = job.run("playbooks/undeploy.yml", {"mlflow_confirm_undeploy": "not-" + APP})

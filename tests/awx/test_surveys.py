@@ -126,6 +126,14 @@ def test_undeploy_and_purge_need_confirmation():
     assert "mlflow_confirm_purge" in spec
 
 
+def test_restore_needs_confirmation():
+    (restore,) = [t for t in TEMPLATES if t["playbook"] == "playbooks/restore.yml"]
+    spec = {q["variable"]: q for q in restore["survey_spec"]["spec"]}
+    assert spec["mlflow_tracking_confirm_restore"]["required"] is True
+    assert spec["mlflow_tracking_confirm_restore"]["default"] == ""
+    assert spec["mlflow_tracking_restore_backup"]["default"] == ""
+
+
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
 def test_survey_variables_are_in_the_role_argument_specs(template):
     specs = argument_specs()

@@ -44,6 +44,7 @@ PATHS = {
     "Route": "/apis/route.openshift.io/v1/namespaces/{ns}/routes",
     "Pod": "/api/v1/namespaces/{ns}/pods",
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
     "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
     "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
     "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
@@ -86,12 +87,13 @@ def htpasswd_utils():
 
 
 def contract_problems(cluster, ns: str) -> list[str]:
-    """Every pod template of the namespace's Deployments and Jobs checked against its images' records."""
+    """Every pod template of the namespace's Deployments, Jobs and CronJobs checked against its images' records."""
     check, records = image_contracts()
     out = []
-    for kind in ("Deployment", "Job"):
+    for kind in ("Deployment", "Job", "CronJob"):
         for o in get(cluster, kind, ns):
-            out += [f"{kind}/{o['metadata']['name']}: {p}" for p in check(o["spec"]["template"]["spec"], records)]
+            spec = (o["spec"]["jobTemplate"]["spec"] if kind == "CronJob" else o["spec"])["template"]["spec"]
+            out += [f"{kind}/{o['metadata']['name']}: {p}" for p in check(spec, records)]
     return out
 
 

@@ -1,5 +1,8 @@
 """deploy.yml and the operating playbooks against the local test cluster.
 
+The stack is deployed with scheduled backups on (mlflow_backup_schedule): the CronJob, its PVC and its
+scripts are part of every check (labels, re-run, undeploy keeps the backups, purge removes them).
+
 The tests of this module share one namespace and run in file order, like an operator
 would: deploy from nothing, re-run, change one variable at a time, models on/off,
 artifact store to an Allas-like endpoint and back, bad inputs, undeploy (keep), deploy
@@ -15,6 +18,7 @@ import pytest
 
 from deployment import (
     LABEL_KEYS,
+    contract_problems,
     ROUTER_DOMAIN,
     WHITELIST,
     WHITELIST_ANNOTATION,
@@ -31,6 +35,7 @@ from deployment import (
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 APP = "mlt"
+SCHEDULE = "30 2 * * *"
 
 
 class State:
@@ -38,7 +43,7 @@ class State:
 
     def __init__(self, ns: str):
         self.ns = ns
-        self.vars = default_vars(ns, APP)
+        self.vars = default_vars(ns, APP, mlflow_backup_schedule=SCHEDULE)
         self.deploy = None
         self.secrets_after_deploy: dict[str, dict] = {}
 
@@ -84,8 +89,10 @@ def test_every_object_exists(cluster, st):
         "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
         "Service": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
         "Route": [a, f"{a}-models"],
-        "ConfigMap": [f"{a}-nginx", "models-cfg", f"{a}-config"],
+        "ConfigMap": [f"{a}-nginx", "models-cfg", f"{a}-config", f"{a}-backup-scripts"],
         "Secret": [f"{a}-htpasswd", f"{a}-users", f"{a}-postgresql", f"{a}-minio"],
+        "CronJob": [f"{a}-backup"],
+        "PersistentVolumeClaim": [f"{a}-backup"],
     }
     missing = [f"{k}/{n}" for k, names in expect.items() for n in names if get(cluster, k, ns, n) is None]
     assert not missing, f"missing objects: {missing}"
@@ -93,7 +100,10 @@ def test_every_object_exists(cluster, st):
     assert get(cluster, "Route", ns, f"{a}-minio") is None
     pvcs = get(cluster, "PersistentVolumeClaim", ns)
     comps = sorted(p["metadata"].get("labels", {}).get("app.kubernetes.io/component", "?") for p in pvcs)
-    assert "postgresql" in comps and "minio" in comps, comps
+    assert "postgresql" in comps and "minio" in comps and "backup" in comps, comps
+    cron = get(cluster, "CronJob", ns, f"{a}-backup")["spec"]
+    assert cron["schedule"] == SCHEDULE and cron["concurrencyPolicy"] == "Forbid", cron
+    assert contract_problems(cluster, ns) == []
     nps = get(cluster, "NetworkPolicy", ns)
     np_comps = {p["metadata"].get("labels", {}).get("app.kubernetes.io/component") for p in nps}
     assert {"postgresql", "minio"} <= np_comps, np_comps
@@ -102,7 +112,8 @@ def test_every_object_exists(cluster, st):
 def test_recommended_labels_on_every_object(cluster, st):
     need_deployed(st)
     bad = []
-    for kind in ("Deployment", "Service", "Route", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy"):
+    for kind in ("Deployment", "Service", "Route", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy",
+                 "CronJob"):
         for o in get(cluster, kind, st.ns):
             name = o["metadata"]["name"]
             if name == "kube-root-ca.crt":
@@ -460,14 +471,14 @@ def test_undeploy_keeps_pvcs_and_secrets(cluster, st):
     pvcs_before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
     r = cluster.run_playbook("undeploy.yml", st.vars)
     assert r.rc == 0, str(r)
-    for kind in ("Deployment", "Service", "Route", "NetworkPolicy"):
+    for kind in ("Deployment", "Service", "Route", "NetworkPolicy", "CronJob"):
         left = [o["metadata"]["name"] for o in get(cluster, kind, ns)]
         assert not left, f"{kind} left after undeploy: {left}"
     cms = [c["metadata"]["name"] for c in get(cluster, "ConfigMap", ns) if c["metadata"]["name"] != "kube-root-ca.crt"]
     assert not cms, f"ConfigMaps left after undeploy: {cms}"
     assert {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()} == secrets_before
     pvcs_after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
-    assert pvcs_after == pvcs_before
+    assert pvcs_after == pvcs_before and f"{a}-backup" in pvcs_after  # the backups stay
     wait_until(lambda: not pod_names(cluster, ns), 60, what="all pods gone")
     r2 = cluster.run_playbook("undeploy.yml", st.vars)
     assert r2.rc == 0 and r2.recap.get("changed") == 0, str(r2)

@@ -58,6 +58,11 @@ class Deployed:
         jobs.sort(key=lambda j: j.metadata.creation_timestamp)
         return [(j.metadata.name, self.api.sanitize_for_serialization(j.spec.template.spec)) for j in jobs]
 
+    def cronjob_spec(self, name: str) -> dict:
+        """The pod spec of the Jobs a CronJob creates."""
+        cj = self.batch.read_namespaced_cron_job(name, self.ns)
+        return self.api.sanitize_for_serialization(cj.spec.job_template.spec.template.spec)
+
     @staticmethod
     def container(spec: dict, name: str | None = None, init: bool = False, match: str | None = None) -> dict:
         items = spec.get("initContainers" if init else "containers") or []

@@ -17,6 +17,7 @@ EXPECTED = {
     "live_index", "stack_state", "route_hosts", "obsolete_objects", "object_refs", "artifact_store",
     "artifact_store_problems", "stack_credentials", "secrets_plan", "users", "input_problems", "deploy_problems",
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
+    "backup_problems", "restore_report",
 }
 FILTERS = stack.FilterModule().filters()
 
@@ -38,7 +39,8 @@ def test_each_filter_has_its_documentation_file(name):
         # Keyword-argument filters: every documented option is an argument of the module function.
         target = {"input_problems": stack.inputs.input_problems, "deploy_problems": stack.inputs.deploy_problems,
                   "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
-                  "tracking_problems": stack.inputs.tracking_problems}[name]
+                  "tracking_problems": stack.inputs.tracking_problems,
+                  "backup_problems": stack.backup.backup_problems}[name]
         assert set(options) - {"_input"} == set(inspect.signature(target).parameters)
     else:
         assert list(options)[1:] == named

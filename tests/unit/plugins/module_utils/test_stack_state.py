@@ -196,6 +196,15 @@ def test_obsolete_postgresql_once_the_database_is_external():
     assert ss.obsolete_objects(_live_full(), NAMES, "direct", False) == []
 
 
+def test_obsolete_backup_cronjob_once_the_schedule_is_off():
+    live = {"CronJob/demo-backup": {"kind": "CronJob"}, "PersistentVolumeClaim/demo-backup": {}}
+    names = dict(NAMES, backup="demo-backup")
+    ref = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "demo-backup"}}
+    assert ss.obsolete_objects(live, names, "direct", False, backup_schedule="") == [ref]  # the PVC (the backups) stays
+    assert ss.obsolete_objects(live, names, "direct", False, backup_schedule="30 2 * * *") == []
+    assert ss.obsolete_objects(live, names, "direct", False) == []  # schedule not known: kept
+
+
 # --- object_refs
 
 def test_object_refs():

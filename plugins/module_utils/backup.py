@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Scheduled backups and restore: input checks and the restore Job's report.
+
+Pure logic behind the csc.mlflow.backup_problems and restore_report filters.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text
+
+# What the CronJob controller accepts (robfig/cron standard parser): five fields or a macro.
+MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+FIELD_RE = re.compile(r"^[0-9A-Za-z*/,?-]+$")
+# What the restore Job's last container prints (restore.py writes it; the report container repeats it).
+REPORT_PREFIX = "RESTORE_REPORT "
+# A backup's name: the UTC time the CronJob's Job took it (what backup.py names the directory).
+NAME_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
+
+
+def backup_problems(schedule, keep, external_database, restore_backup=""):
+    """Problems with the backup input (a list of messages, empty when fine).
+
+    `schedule`: mlflow_backup_schedule (empty = off); `keep`: mlflow_backup_keep;
+    `external_database`: the database URI or a bool; `restore_backup`: the backup restore.yml was
+    asked for (empty = the newest).
+    """
+    errors = []
+    schedule = text(schedule or "").strip()
+    if schedule:
+        fields = schedule.split()
+        if not (schedule in MACROS or (len(fields) == 5 and all(FIELD_RE.match(f) for f in fields))):
+            errors.append("mlflow_backup_schedule=%r is not a cron schedule: give five fields (minute hour day-of-month"
+                          " month day-of-week, e.g. '30 2 * * *' = 02:30 UTC every day) or one of %s"
+                          % (schedule, ", ".join(MACROS)))
+        if external_database:
+            errors.append("mlflow_backup_schedule backs up the in-cluster PostgreSQL only; with mlflow_database_uri,"
+                          " back up the external database with its provider's tools (and leave mlflow_backup_schedule"
+                          " empty)")
+    try:
+        if int(keep) < 1:
+            raise ValueError(keep)
+    except (TypeError, ValueError):
+        errors.append("mlflow_backup_keep=%r: keep at least 1 backup" % (keep,))
+    restore_backup = text(restore_backup or "").strip()
+    if restore_backup and not NAME_RE.match(restore_backup):
+        errors.append("mlflow_tracking_restore_backup=%r is not a backup name: give one as restore.yml lists them"
+                      " (e.g. 20261201T023000Z), or leave it empty for the newest" % restore_backup)
+    return errors
+
+
+def restore_report(log):
+    """The report the restore Job printed (its last REPORT_PREFIX line, as a dict), or {} when the
+    log holds none (the log could not be read, or the Job stopped before its report)."""
+    found = {}
+    for line in text(log or "").splitlines():
+        line = line.strip()
+        if line.startswith(REPORT_PREFIX):
+            try:
+                value = json.loads(line[len(REPORT_PREFIX):])
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found = value
+    return found

@@ -1,0 +1,45 @@
+"""plugins/module_utils/backup.py: the input of scheduled backups and restore, the restore report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.module_utils import backup
+
+
+@pytest.mark.parametrize("schedule", ["", "30 2 * * *", "*/15 * * * *", "0 3 * * 1-5", "@daily", " 0 0 1 * * "])
+def test_good_schedules(schedule):
+    assert backup.backup_problems(schedule, 5, False) == []
+
+
+@pytest.mark.parametrize("schedule", ["30 2 * *", "every day", "0 3 * * * *", "@sometimes", "0 3 * * ;rm"])
+def test_bad_schedules(schedule):
+    problems = backup.backup_problems(schedule, 5, False)
+    assert len(problems) == 1 and "is not a cron schedule" in problems[0]
+
+
+def test_external_database_is_refused_only_with_a_schedule():
+    assert backup.backup_problems("", 5, "postgresql://db/x") == []
+    problems = backup.backup_problems("@daily", 5, True)
+    assert len(problems) == 1 and "in-cluster PostgreSQL only" in problems[0]
+
+
+@pytest.mark.parametrize("keep", [0, -1, "x", None])
+def test_keep_at_least_one(keep):
+    assert backup.backup_problems("", keep, False) == ["mlflow_backup_keep=%r: keep at least 1 backup" % (keep,)]
+
+
+def test_restore_backup_name():
+    assert backup.backup_problems("", 1, False, "20261201T023000Z") == []
+    problems = backup.backup_problems("", 1, False, "../etc")
+    assert len(problems) == 1 and "is not a backup name" in problems[0]
+
+
+def test_restore_report_takes_the_last_report_line():
+    log = "\n".join(["Running upgrade", "RESTORE_REPORT not json", "RESTORE_REPORT " + json.dumps({"backup": "a"}),
+                     "RESTORE_REPORT " + json.dumps({"backup": "b", "missing": []}), "done"])
+    assert backup.restore_report(log) == {"backup": "b", "missing": []}
+    assert backup.restore_report("") == {}
+    assert backup.restore_report(None) == {}
