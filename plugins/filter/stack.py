@@ -92,9 +92,10 @@ def artifact_store_input_problem(values=None, **kwargs):
                  **_params("artifact_store_input_problem", values, kwargs))
 
 
-def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace):
+def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
+                    telemetry_enabled=False):
     return _call("tracking_config", _tracking_config, store, artifact_mode, workers, enable_job_execution, tracking_host,
-                 service_name, namespace)
+                 service_name, namespace, telemetry_enabled)
 
 
 def settings_record(variables, allowed, users, whitelist, external_database, specs=None):
