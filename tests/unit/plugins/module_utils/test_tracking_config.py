@@ -53,3 +53,9 @@ def test_telemetry_is_off_unless_asked_for():
     assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", "false")["MLFLOW_DISABLE_TELEMETRY"] == "true"
     assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", True)["MLFLOW_DISABLE_TELEMETRY"] == "false"
     assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", "yes")["MLFLOW_DISABLE_TELEMETRY"] == "false"
+
+
+def test_metrics_only_when_asked_for():
+    assert "MLFLOW_EXPOSE_PROMETHEUS" not in tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1")
+    cfg = tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", False, "/tmp/prometheus")
+    assert cfg["MLFLOW_EXPOSE_PROMETHEUS"] == "/tmp/prometheus"
