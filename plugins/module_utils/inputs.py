@@ -27,6 +27,8 @@ ENDPOINT_RE = r"^https?://[^\s/]+"
 # A DNS label of 64 characters or more somewhere in a host name.
 LONG_LABEL_RE = r"(^|\.)[^.]{64,}"
 STORES = ("minio", "allas", "s3")
+# What `mlflow gc --older-than` parses (#d#h#m#s, float values allowed), at least one part.
+GC_AGE_RE = r"^(?=[0-9.])(?:[0-9]+(?:\.[0-9]+)?d)?(?:[0-9]+(?:\.[0-9]+)?h)?(?:[0-9]+(?:\.[0-9]+)?m)?(?:[0-9]+(?:\.[0-9]+)?s)?\Z"
 
 # The oldest MLflow release the collection deploys: every release below it has a published advisory
 # against servers reachable over the network (the list with its sources: docs/SECURITY.md). A
@@ -92,7 +94,7 @@ def version_floor_problem(version, allow_insecure_version=False):
 
 
 def input_problems(app_name, namespace, workers, version, route_host, models_route_host, minio_route_host,
-                   target_namespace, allow_insecure_version=False):
+                   target_namespace, allow_insecure_version=False, gc_schedule="", gc_older_than="30d"):
     """Problems with the input every entry point reads (the preflight's first check).
 
     The variables of the same names with the mlflow_ prefix; `target_namespace` is the namespace
@@ -118,6 +120,10 @@ def input_problems(app_name, namespace, workers, version, route_host, models_rou
         if host != "" and not matches(HOST_RE, host):
             # As the template's regex_replace('$', ...): a final newline gets a second suffix.
             errors.append(re.sub("$", "' is not a DNS name", re.sub("^", "route host '", text(host))))
+    if text(gc_schedule or "").strip() and len(text(gc_schedule).split()) != 5:
+        errors.append("mlflow_gc_schedule '" + text(gc_schedule) + "' is not a cron schedule of five fields (e.g. '0 3 * * 0')")
+    if text(gc_schedule or "").strip() and not matches(GC_AGE_RE, text(gc_older_than)):
+        errors.append("mlflow_gc_older_than '" + text(gc_older_than) + "' is not a duration like 30d, 12h or 1d2h3m4s")
     if not len(target_namespace or "") > 0:
         errors.append(
             "no target namespace: set mlflow_namespace (required when the credentials come only from"

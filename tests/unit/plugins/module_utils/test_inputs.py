@@ -107,6 +107,17 @@ def test_version_floor_can_be_passed_on_purpose():
     assert problems(version="v3") == ["mlflow_version 'v3' is not a version like 3.17.2"]
 
 
+def test_gc_schedule_and_age():
+    assert problems(gc_schedule="0 3 * * 0", gc_older_than="30d") == []
+    assert problems(gc_schedule="0 3 * * 0", gc_older_than="1.5d2h3m4s") == []
+    assert problems(gc_schedule="", gc_older_than="whenever") == []  # off: the age is not used
+    assert problems(gc_schedule="daily", gc_older_than="30d") == [
+        "mlflow_gc_schedule 'daily' is not a cron schedule of five fields (e.g. '0 3 * * 0')"]
+    for bad in ("30", "d", "", "30 d", "1h1d"):
+        assert problems(gc_schedule="0 3 * * 0", gc_older_than=bad) == [
+            "mlflow_gc_older_than '" + bad + "' is not a duration like 30d, 12h or 1d2h3m4s"], bad
+
+
 def test_version_tuple():
     assert inp.version_tuple("3.17.2rc1") == (3, 17, 2) and inp.version_tuple("3.1") == (3, 1, 0)
     assert inp.version_tuple("x") is None
