@@ -44,6 +44,7 @@ PATHS = {
     "Route": "/apis/route.openshift.io/v1/namespaces/{ns}/routes",
     "Pod": "/api/v1/namespaces/{ns}/pods",
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
     "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
     "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
 }
