@@ -97,9 +97,10 @@ def artifact_store_input_problem(values=None, **kwargs):
                  **_params("artifact_store_input_problem", values, kwargs))
 
 
-def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace):
+def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
+                    telemetry_enabled=False, metrics_dir=""):
     return _call("tracking_config", _tracking_config, store, artifact_mode, workers, enable_job_execution, tracking_host,
-                 service_name, namespace)
+                 service_name, namespace, telemetry_enabled, metrics_dir)
 
 
 def settings_record(variables, allowed, users, whitelist, external_database, specs=None):

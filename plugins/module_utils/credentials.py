@@ -151,6 +151,11 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
         "minio_password": old(names["minio"], "MINIO_ROOT_PASSWORD") or gen(32),
         "client_key": old(names["minio_client"], "AWS_ACCESS_KEY_ID") or ("client" + gen(14).lower()),
         "client_secret": old(names["minio_client"], "AWS_SECRET_ACCESS_KEY") or gen(32),
+        # The AI Gateway's key-encryption passphrase: generated once, then always kept (another
+        # passphrase makes the stored keys unreadable; only playbooks/rotate_kek.yml changes it,
+        # with `mlflow crypto rotate-kek`, and writes the version it rotated to with it).
+        "kek_passphrase": old(names["crypto"], "MLFLOW_CRYPTO_KEK_PASSPHRASE") or gen(48),
+        "kek_version": old(names["crypto"], "MLFLOW_CRYPTO_KEK_VERSION") or "1",
     }
     if store.get("store") == "minio":
         c["s3_key"] = c["minio_user"]

@@ -27,6 +27,20 @@ ENDPOINT_RE = r"^https?://[^\s/]+"
 # A DNS label of 64 characters or more somewhere in a host name.
 LONG_LABEL_RE = r"(^|\.)[^.]{64,}"
 STORES = ("minio", "allas", "s3")
+# What `mlflow gc --older-than` parses (#d#h#m#s, float values allowed), at least one part.
+GC_AGE_RE = r"^(?=[0-9.])(?:[0-9]+(?:\.[0-9]+)?d)?(?:[0-9]+(?:\.[0-9]+)?h)?(?:[0-9]+(?:\.[0-9]+)?m)?(?:[0-9]+(?:\.[0-9]+)?s)?\Z"
+
+# The oldest MLflow release the collection deploys: every release below it has a published advisory
+# against servers reachable over the network (the list with its sources: docs/SECURITY.md). A
+# deploy of an older version (e.g. to upgrade a stack that runs one) needs
+# mlflow_allow_insecure_version=true.
+MIN_MLFLOW_VERSION = (3, 16, 1)
+ADVISORIES = (
+    ("GHSA-gq3w-7jj3-x7gr", "default admin password of the basic-auth app", (3, 16, 1)),
+    ("GHSA-7qhf-v65m-g5f3", "FastAPI job endpoints reachable without authentication", (3, 11, 0)),
+    ("GHSA-46r5-x6jq-v8g6", "authorization bypass in an AJAX endpoint", (3, 11, 0)),
+    ("GHSA-fh64-r2vc-xvhr", "stored XSS in YAML parsing", (3, 11, 1)),
+)
 
 LONG_HOST_MSG = (
     "the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
@@ -49,8 +63,38 @@ def normalise_users(value):
     return [u if isinstance(u, Mapping) else {"name": text(u).strip()} for u in raw]
 
 
+def version_tuple(version):
+    """(major, minor, patch) of a version like 3.17.2 or 3.17.2rc1 (a missing patch is 0); None if not one."""
+    m = re.match(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", text(version).strip())
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+
+
+def version_floor_problem(version, allow_insecure_version=False):
+    """'' when `version` is at least MIN_MLFLOW_VERSION (or allowed on purpose), else why it is refused.
+
+    A pre-release of the floor itself (3.16.1rc0) is below it; a version that does not parse is
+    input_problems' own message.
+    """
+    parsed = version_tuple(version)
+    if parsed is None or to_bool(allow_insecure_version):
+        return ""
+    plain = matches(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$", text(version).strip())
+    if parsed > MIN_MLFLOW_VERSION or (parsed == MIN_MLFLOW_VERSION and plain):
+        return ""
+    hit = [a[0] + " (" + a[1] + ", fixed in " + ".".join(str(x) for x in a[2]) + ")"
+           for a in ADVISORIES if parsed < a[2] or (parsed == a[2] and not plain)]
+    return (
+        "mlflow_version " + text(version).strip() + " is older than " + ".".join(str(x) for x in MIN_MLFLOW_VERSION)
+        + ", the oldest release without a published advisory against exposed servers: " + "; ".join(hit)
+        + ". Deploy a newer version, or set mlflow_allow_insecure_version=true on purpose (e.g. for the run that"
+        " upgrades a stack from an old version)"
+    )
+
+
 def input_problems(app_name, namespace, workers, version, route_host, models_route_host, minio_route_host,
-                   target_namespace):
+                   target_namespace, allow_insecure_version=False, gc_schedule="", gc_older_than="30d"):
     """Problems with the input every entry point reads (the preflight's first check).
 
     The variables of the same names with the mlflow_ prefix; `target_namespace` is the namespace
@@ -68,10 +112,18 @@ def input_problems(app_name, namespace, workers, version, route_host, models_rou
         errors.append("mlflow_workers must be at least 1")
     if not matches(VERSION_RE, version):
         errors.append("mlflow_version '" + text(version) + "' is not a version like 3.17.2")
+    else:
+        floor = version_floor_problem(version, allow_insecure_version)
+        if floor:
+            errors.append(floor)
     for host in (route_host, models_route_host, minio_route_host):
         if host != "" and not matches(HOST_RE, host):
             # As the template's regex_replace('$', ...): a final newline gets a second suffix.
             errors.append(re.sub("$", "' is not a DNS name", re.sub("^", "route host '", text(host))))
+    if text(gc_schedule or "").strip() and len(text(gc_schedule).split()) != 5:
+        errors.append("mlflow_gc_schedule '" + text(gc_schedule) + "' is not a cron schedule of five fields (e.g. '0 3 * * 0')")
+    if text(gc_schedule or "").strip() and not matches(GC_AGE_RE, text(gc_older_than)):
+        errors.append("mlflow_gc_older_than '" + text(gc_older_than) + "' is not a duration like 30d, 12h or 1d2h3m4s")
     if not len(target_namespace or "") > 0:
         errors.append(
             "no target namespace: set mlflow_namespace (required when the credentials come only from"

@@ -14,13 +14,16 @@ __metaclass__ = type
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool
 
 
-def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace):
+def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
+                    telemetry_enabled=False, metrics_dir=""):
     """The tracking server's configuration.
 
     `store`: credentials.artifact_store(); `tracking_host`: the public host ('' when there is
     none); `service_name`/`namespace`: the tracking Service, whose in-cluster names are allowed
     hosts too. Direct mode sets MLFLOW_DEFAULT_ARTIFACT_ROOT (clients write to S3 themselves),
-    proxied mode MLFLOW_ARTIFACTS_DESTINATION.
+    proxied mode MLFLOW_ARTIFACTS_DESTINATION. Usage telemetry is off (MLFLOW_DISABLE_TELEMETRY=true)
+    unless `telemetry_enabled`. A `metrics_dir` turns on the Prometheus exporter
+    (MLFLOW_EXPOSE_PROMETHEUS: `mlflow server --expose-prometheus`, served on /metrics).
     """
     direct = artifact_mode == "direct"
     svc = text(service_name)
@@ -47,7 +50,10 @@ def tracking_config(store, artifact_mode, workers, enable_job_execution, trackin
         "MLFLOW_SERVER_ALLOWED_HOSTS": ",".join(text(h) for h in allowed),
         "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS": ",".join(origins),
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": text(to_bool(enable_job_execution)).lower(),
+        "MLFLOW_DISABLE_TELEMETRY": text(not to_bool(telemetry_enabled)).lower(),
     }
+    if metrics_dir:
+        cfg["MLFLOW_EXPOSE_PROMETHEUS"] = text(metrics_dir)
     if direct:
         cfg["MLFLOW_DEFAULT_ARTIFACT_ROOT"] = store["uri"]
     else:

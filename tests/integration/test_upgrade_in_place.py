@@ -46,7 +46,11 @@ OLD_COMMIT = "0f9eae87bc1228bed3d63961c7c7b361ade733af"
 APP = "mlup"
 # Objects ("Kind/name") this checkout may add to a stack OLD_COMMIT deployed. Each one is a
 # decision: name it here with the reason.
-ALLOWED_NEW: frozenset[str] = frozenset()
+ALLOWED_NEW: frozenset[str] = frozenset({
+    # The AI Gateway's key-encryption passphrase (MLFLOW_CRYPTO_KEK_PASSPHRASE/_VERSION): a Secret of
+    # its own, generated on the first run that knows it and kept from then on (issue 12).
+    f"Secret/{APP}-crypto",
+})
 # Kinds whose writes the summary's `Changed objects:` line names (Secrets: `Changed Secrets:`).
 SUMMARY_KINDS = ("Deployment", "ConfigMap", "Service", "NetworkPolicy", "Route", "Ingress", "PersistentVolumeClaim")
 # The Secret with NGINX's htpasswd file: its hashes may be renewed, the passwords may not.

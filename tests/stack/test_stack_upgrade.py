@@ -70,7 +70,9 @@ def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_
     old_version = versions()["MLFLOW_OLD_VERSION"]
     ns = stack_cluster.fresh_namespace("upgrade")
     # No official image of MLflow 2.22 has the database driver: the user's own (a recorded test image).
-    dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}")
+    # An old release is below the version floor (docs/SECURITY.md): deployed on purpose here.
+    dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}",
+                 mlflow_allow_insecure_version=True)
     stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
     try:
         stack.up()

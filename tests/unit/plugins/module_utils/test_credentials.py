@@ -15,6 +15,7 @@ NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
     "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
     "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
+    "crypto": "demo-crypto",
 }
 GEN_ANN = "csc.mlflow/generated-passwords"
 MINIO = "http://demo-minio:9000"
@@ -116,6 +117,7 @@ KEPT = [
     secret("demo-minio", {"MINIO_ROOT_USER": "rootabc", "MINIO_ROOT_PASSWORD": "minio-pw"}),
     secret("demo-minio-client", {"AWS_ACCESS_KEY_ID": "clientx", "AWS_SECRET_ACCESS_KEY": "client-pw"}),
     secret("demo-s3", {"AWS_ACCESS_KEY_ID": "oldkey", "AWS_SECRET_ACCESS_KEY": "oldsecret"}),
+    secret("demo-crypto", {"MLFLOW_CRYPTO_KEK_PASSPHRASE": "kept-kek", "MLFLOW_CRYPTO_KEK_VERSION": "3"}),
 ]
 
 
@@ -151,9 +153,22 @@ def test_everything_kept(counting):
         "client_key": "clientx", "client_secret": "client-pw", "s3_key": "rootabc", "s3_secret": "minio-pw",
     }
     assert list(c) == ["users", "models_user", "models_password", "pg_user", "pg_password", "pg_database", "database_uri",
-                       "minio_user", "minio_password", "client_key", "client_secret", "s3_key", "s3_secret", "generated",
+                       "minio_user", "minio_password", "client_key", "client_secret", "kek_passphrase", "kek_version",
+                       "s3_key", "s3_secret", "generated",
                        "htpasswd_users", "htpasswd_fingerprint", "htpasswd_existing", "htpasswd_current"]
     assert c["htpasswd_existing"] == "" and c["htpasswd_current"] == ""
+
+
+def test_kek_passphrase_is_generated_once_and_then_kept(counting):
+    c = credentials([], [{"name": "alice"}])
+    assert c["kek_passphrase"] == "G8" + "x" * 40 and c["kek_version"] == "1"  # the fake's longest
+    # Kept as the Secret has it, also the version a rotation wrote; nothing a run is given changes it.
+    c = credentials(KEPT, [{"name": "alice", "password": "new-pw"}], store_name="s3", database_uri="postgresql://new",
+                    s3_access_key_id="nk", s3_secret_access_key="ns", password_length=64)
+    assert (c["kek_passphrase"], c["kek_version"]) == ("kept-kek", "3")
+    # Another Secret gone does not renew it either.
+    live = [o for o in KEPT if o["metadata"]["name"] not in ("demo-users", "demo-s3")]
+    assert credentials(live, [{"name": "alice"}])["kek_passphrase"] == "kept-kek"
 
 
 def test_given_passwords_and_keys_win_over_kept_ones(counting):

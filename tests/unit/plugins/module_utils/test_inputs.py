@@ -81,8 +81,46 @@ def test_input_limits():
 def test_input_trailing_newline_quirks():
     # Python's $ matches before a final newline (as the template's tests do); the message's
     # regex_replace('$', ...) then adds its suffix twice.
-    assert problems(version="3.1\n", route_host="ok.example\n") == []
+    assert problems(version="3.17\n", route_host="ok.example\n") == []
     assert problems(route_host="a_b\n") == ["route host 'a_b' is not a DNS name\n' is not a DNS name"]
+
+
+# --- the version floor
+
+
+def test_version_floor_refuses_releases_with_advisories():
+    assert problems(version="3.16.1") == [] and problems(version="3.17") == [] and problems(version="4.0.0rc1") == []
+    (msg,) = problems(version="3.16.0")
+    assert msg.startswith("mlflow_version 3.16.0 is older than 3.16.1, ") and "GHSA-gq3w-7jj3-x7gr" in msg
+    assert "GHSA-7qhf-v65m-g5f3" not in msg and "mlflow_allow_insecure_version=true" in msg
+    (old,) = problems(version="2.22.1")
+    assert all(ghsa in old for ghsa, _what, _fixed in inp.ADVISORIES)
+    # A pre-release of the floor is not the fixed release.
+    assert len(problems(version="3.16.1rc0")) == 1
+
+
+def test_version_floor_can_be_passed_on_purpose():
+    assert problems(version="2.22.1", allow_insecure_version=True) == []
+    assert problems(version="2.22.1", allow_insecure_version="true") == []
+    assert len(problems(version="2.22.1", allow_insecure_version="false")) == 1
+    # A version that does not parse gets only the format message.
+    assert problems(version="v3") == ["mlflow_version 'v3' is not a version like 3.17.2"]
+
+
+def test_gc_schedule_and_age():
+    assert problems(gc_schedule="0 3 * * 0", gc_older_than="30d") == []
+    assert problems(gc_schedule="0 3 * * 0", gc_older_than="1.5d2h3m4s") == []
+    assert problems(gc_schedule="", gc_older_than="whenever") == []  # off: the age is not used
+    assert problems(gc_schedule="daily", gc_older_than="30d") == [
+        "mlflow_gc_schedule 'daily' is not a cron schedule of five fields (e.g. '0 3 * * 0')"]
+    for bad in ("30", "d", "", "30 d", "1h1d"):
+        assert problems(gc_schedule="0 3 * * 0", gc_older_than=bad) == [
+            "mlflow_gc_older_than '" + bad + "' is not a duration like 30d, 12h or 1d2h3m4s"], bad
+
+
+def test_version_tuple():
+    assert inp.version_tuple("3.17.2rc1") == (3, 17, 2) and inp.version_tuple("3.1") == (3, 1, 0)
+    assert inp.version_tuple("x") is None
 
 
 # --- deploy_problems

@@ -20,7 +20,7 @@ def test_proxied_minio_without_a_public_host():
         "MLFLOW_WORKERS": "2", "MLFLOW_SERVE_ARTIFACTS": "true",
         "MLFLOW_SERVER_ALLOWED_HOSTS": SVC + ",localhost:*,127.0.0.1:*",
         "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS": "http://localhost:8080,http://127.0.0.1:8080",
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLFLOW_ARTIFACTS_DESTINATION": "s3://default/",
     }
     # The key order is the template's (the ConfigMap's checksum is over its JSON).
@@ -46,3 +46,16 @@ def test_proxied_allas_and_odd_values():
     assert cfg["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "true" and cfg["MLFLOW_WORKERS"] == "4"
     assert tracking_config(MINIO, "proxied", 2.0, "off", "", "demo", "ns1")["MLFLOW_WORKERS"] == "2.0"
     assert "AWS_REQUEST_CHECKSUM_CALCULATION" not in tracking_config(MINIO, "direct", 1, "0", "", "x", "y")
+
+
+def test_telemetry_is_off_unless_asked_for():
+    assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1")["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", "false")["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", True)["MLFLOW_DISABLE_TELEMETRY"] == "false"
+    assert tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", "yes")["MLFLOW_DISABLE_TELEMETRY"] == "false"
+
+
+def test_metrics_only_when_asked_for():
+    assert "MLFLOW_EXPOSE_PROMETHEUS" not in tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1")
+    cfg = tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", False, "/tmp/prometheus")
+    assert cfg["MLFLOW_EXPOSE_PROMETHEUS"] == "/tmp/prometheus"

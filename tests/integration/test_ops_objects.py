@@ -1,0 +1,48 @@
+"""The opt-in operations objects on the test cluster (strict `rahti` profile by default).
+
+deploy.yml with mlflow_gc_schedule and mlflow_metrics_enabled: the CronJob, the metrics Service and
+NetworkPolicy are admitted (Pod Security restricted, LimitRange, quota, image contracts), carry the
+recommended labels, the Route and Service <app> reach only port 8080, and a re-run changes nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from deployment import LABEL_KEYS, default_vars, get, image_contracts, rerun_changes_nothing, wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+APP = "mlops"
+
+
+def test_gc_and_metrics_objects_fit_and_rerun_is_a_no_op(cluster, make_namespace):
+    ns = make_namespace("it-ops")
+    v = default_vars(ns, APP, mlflow_gc_schedule="0 3 * * 0", mlflow_gc_older_than="7d", mlflow_metrics_enabled=True)
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    cj = get(cluster, "CronJob", ns, f"{APP}-gc")
+    svc = get(cluster, "Service", ns, f"{APP}-metrics")
+    pol = get(cluster, "NetworkPolicy", ns, f"{APP}-metrics")
+    for o in (cj, svc, pol):
+        assert set(LABEL_KEYS) <= set(o["metadata"]["labels"]), o["metadata"]
+    pod = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    check, records = image_contracts()
+    assert check(pod, records) == []
+    # what the CronJob controller would start: admitted (Pod Security restricted, LimitRange, quota, contracts)
+    from kubernetes import client
+
+    batch = client.BatchV1Api(cluster.api)
+    batch.create_namespaced_job(ns, {"apiVersion": "batch/v1", "kind": "Job",
+                                     "metadata": {"name": f"{APP}-gc-now", "labels": cj["metadata"]["labels"]},
+                                     "spec": cj["spec"]["jobTemplate"]["spec"]})
+    wait_until(lambda: (batch.read_namespaced_job(f"{APP}-gc-now", ns).status.succeeded or 0) >= 1, 120,
+               what="the gc Job's pod to be admitted and complete")
+    batch.delete_namespaced_job(f"{APP}-gc-now", ns, propagation_policy="Foreground")
+    wait_until(lambda: get(cluster, "Job", ns, f"{APP}-gc-now") is None and not [
+        p for p in get(cluster, "Pod", ns) if p["metadata"]["name"].startswith(f"{APP}-gc-now")], 120, what="the Job gone")
+    assert [p["port"] for p in get(cluster, "Service", ns, APP)["spec"]["ports"]] == [8080]
+    route = get(cluster, "Route", ns, APP)
+    assert route["spec"]["to"]["name"] == APP
+    assert [p["port"] for p in svc["spec"]["ports"]] == [9090]
+    rerun_changes_nothing(cluster, ns, v)
