@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.csc.mlflow.plugins.module_utils import inputs as inp
 
-NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio"}
+NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio", "presigned": "demo-presigned"}
 
 
 # --- normalise_users
@@ -136,8 +136,8 @@ OPEN_MSG = ("mlflow_route_whitelist is empty: the routes would be open to the wh
 
 def long_host_msg(route):
     return ("the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
-            " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host) or use a shorter"
-            " mlflow_app_name or namespace" % route)
+            " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host,"
+            " mlflow_presigned_route_host) or use a shorter mlflow_app_name or namespace" % route)
 
 
 def deploy(**kw):
@@ -193,6 +193,15 @@ def test_deploy_generated_hosts_over_63_characters():
     # The boundary: "demo-models-" + 51 characters is 63.
     assert deploy(namespace="n" * 51) == []
     assert deploy(namespace="n" * 52) == [long_host_msg("demo-models")]
+
+
+def test_deploy_presigned_route_host_over_63_characters():
+    # "demo-presigned-" + 48 characters is 63; only outside direct mode is there a pre-signed Route.
+    assert deploy(namespace="n" * 48, presigned_enabled=True) == []
+    assert deploy(namespace="n" * 49, presigned_enabled="true") == [long_host_msg("demo-presigned")]
+    assert deploy(namespace="n" * 49, presigned_enabled=True, presigned_route_host="p.example") == []
+    assert deploy(namespace="n" * 49, presigned_enabled=True, artifact_mode="direct") == []
+    assert deploy(namespace="n" * 49, presigned_enabled=False) == []
 
 
 # --- artifact_store_input_problem
