@@ -257,8 +257,8 @@ def main() -> int:
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    (out / "stack_bench.json").write_text(json.dumps({"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks},
-                                                    indent=2))
+    record = {"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks}
+    (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 
 

@@ -164,8 +164,8 @@ def test_route_hosts_from_a_list_apply():
 
 def test_route_hosts_from_a_single_apply():
     applied = {"changed": True, "result": route("demo-models", "one.apps")}
-    assert ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES) == {"tracking": "old", "models": "one.apps", "minio": "",
-                                                                          "presigned": ""}
+    hosts = ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES)
+    assert hosts == {"tracking": "old", "models": "one.apps", "minio": "", "presigned": ""}
 
 
 def test_route_hosts_skipped_or_not_run():
