@@ -9,7 +9,7 @@ From one run on this machine, side by side:
     and NGINX's process groups and of the server's temp dir during each MLflow transfer.
 Targets: proxy overhead < 10 % on metric logging; uploads >= 90 %, downloads >= 80 % of direct throughput.
 
-The stack is deployed with playbooks/deploy.yml into namespace `bench-stack` of the
+The stack is deployed with playbooks/deploy.yml into a fresh namespace `bench-stack-<hex>` (Rahti profile) of the
 running test cluster (.cluster/kubeconfig, or $CSC_MLFLOW_CLUSTER_DIR/kubeconfig) and started by tests/stack/running_stack/.
 """
 
@@ -169,26 +169,26 @@ def make_big(path: Path, mib: int) -> None:
 def main() -> int:
     from kubernetes import config
 
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import Cluster  # noqa: E402  (the test suite's handle: namespaces of the Rahti profile)
+
     kubeconfig = str(Path(os.environ.get("CSC_MLFLOW_CLUSTER_DIR", REPO / ".cluster")) / "kubeconfig")
     venv_bin = REPO / ".venv" / "bin"
     env = {**os.environ, "KUBECONFIG": kubeconfig, "K8S_AUTH_KUBECONFIG": kubeconfig,
            "PATH": f"{venv_bin}:{os.environ['PATH']}"}
-    subprocess.run([str(venv_bin / "python"), "-c", "pass"], check=True)
-    kc = [str(venv_bin / "python"), "-c",
-          "import sys,kubernetes as k; k.config.load_kube_config(sys.argv[1]); c=k.client.CoreV1Api();"
-          "n=sys.argv[2]\ntry: c.read_namespace(n)\nexcept k.client.ApiException: "
-          "c.create_namespace(k.client.V1Namespace(metadata=k.client.V1ObjectMeta(name=n)))", kubeconfig, NS]
-    subprocess.run(kc, check=True)
+    cluster = Cluster(Path(kubeconfig).parent)
+    ns = cluster.fresh_namespace(NS)
     t0 = time.perf_counter()
     r = subprocess.run([str(venv_bin / "ansible-playbook"), str(REPO / "playbooks/deploy.yml"), "-i",
-                        str(REPO / "inventories/local"), "-e", f"mlflow_namespace={NS}", "-e", "mlflow_route_allow_all=true"],
+                        str(REPO / "inventories/local"), "-e", f"mlflow_namespace={ns}", "-e", "mlflow_route_allow_all=true"],
                        env=env, cwd=REPO, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         print(r.stdout[-3000:], r.stderr[-2000:])
+        cluster.cleanup()
         return 1
-    print(f"deploy.yml into {NS}: {time.perf_counter() - t0:.1f}s")
+    print(f"deploy.yml into {ns}: {time.perf_counter() - t0:.1f}s")
     state = Path(tempfile.mkdtemp(prefix="stack-bench-"))
-    stack = Stack(Deployed(config.new_client_from_config(config_file=kubeconfig), NS), state, Tools.find())
+    stack = Stack(Deployed(config.new_client_from_config(config_file=kubeconfig), ns), state, Tools.find())
     try:
         t0 = time.perf_counter()
         stack.up()
@@ -213,6 +213,7 @@ def main() -> int:
     finally:
         stack.down()
         subprocess.run(["rm", "-rf", str(state)], check=False)
+        cluster.cleanup()
 
     def row(name, a, b, unit):
         ratio = (a / b) if b else float("nan")
