@@ -97,6 +97,42 @@ S3_DIRECT = textwrap.dedent("""
 """)
 
 
+# MLflow's own pre-signed download (what download_artifacts does: ranges of MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE
+# fetched by max_workers threads with mlflow.utils.request_utils.download_chunk) of one object, on a URL straight
+# to MinIO and on the same URL through the stack's pre-signed path: what the path itself costs.
+CLIENT_ALONE = textwrap.dedent("""
+    import json, os, sys, time
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit, urlunsplit
+    import boto3
+    from botocore.config import Config
+    from mlflow.environment_variables import MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE
+    from mlflow.store.artifact.artifact_repo import _NUM_MAX_THREADS, _NUM_MAX_THREADS_PER_CPU
+    from mlflow.utils.request_utils import download_chunk
+    big, endpoint, bucket, public = sys.argv[1:5]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version="s3v4"))
+    s3.upload_file(big, bucket, "bench/client-alone.bin")
+    size = os.path.getsize(big)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "bench/client-alone.bin"})
+    u, pub = urlsplit(url), urlsplit(public)
+    urls = {"straight": url, "path": urlunsplit((pub.scheme, pub.netloc, u.path, u.query, ""))}
+    chunk = MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE.get()
+    workers = min((os.cpu_count() or 2) * _NUM_MAX_THREADS_PER_CPU, _NUM_MAX_THREADS)
+    dst = big + ".dl"
+    out = {}
+    for name in ("straight", "path", "path", "straight"):
+        with open(dst, "wb") as f:
+            f.truncate(size)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(lambda a: download_chunk(range_start=a, range_end=min(a + chunk, size) - 1, headers={},
+                                                 download_path=dst, http_uri=urls[name]), range(0, size, chunk)))
+        out.setdefault(name, []).append(size / (time.perf_counter() - t0) / 1e6)
+    os.remove(dst); s3.delete_object(Bucket=bucket, Key="bench/client-alone.bin")
+    print("RESULT " + json.dumps(out))
+""")
+
+
 def group_rss(pgid: int) -> int:
     """Sum of the resident set sizes (bytes) of the processes in process group `pgid`."""
     total = 0
@@ -208,6 +244,7 @@ def main() -> int:
                 transfers.append(run_py(stack, TRANSFER, [str(big)], stack.client_env()))
             peaks.append(pk.peak)
             s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.minio.endpoint, bucket], keys))
+        alone = run_py(stack, CLIENT_ALONE, [str(big), stack.minio.endpoint, bucket, stack.presigned_uri], keys)
         at_rest = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
         big.unlink()
     finally:
@@ -249,6 +286,9 @@ def main() -> int:
                       f"server /tmp {p['mlflow_tmp'] / mib:.1f}" for p in peaks)
           + f"; at rest before: server RSS {before['mlflow_rss'] / mib:.0f}, NGINX RSS {before['nginx_rss'] / mib:.0f}"
           + f"; after: server RSS {at_rest['mlflow_rss'] / mib:.0f}, NGINX RSS {at_rest['nginx_rss'] / mib:.0f}")
+    print("  MLflow's own pre-signed download of the same object (its ranges and threads), MB/s: straight to MinIO "
+          + "/".join(f"{x:.0f}" for x in alone["straight"]) + ", through the pre-signed path "
+          + "/".join(f"{x:.0f}" for x in alone["path"]) + " (what is left to boto3 is the client's)")
     overhead = pct(lat["proxy"]["log_metric"], 50) / pct(lat["direct"]["log_metric"], 50) - 1
     up_ratio = med("upload_MBps", transfers) / med("upload_MBps", s3s)
     down_ratio = med("download_MBps", transfers) / med("download_MBps", s3s)
@@ -258,7 +298,7 @@ def main() -> int:
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    record = {"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks}
+    record = {"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_alone": alone}
     (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 
