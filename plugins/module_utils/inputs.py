@@ -187,22 +187,37 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
     return errors
 
 
-def tracking_problems(replicas, enable_job_execution):
+def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0):
     """Problems with the tracking server's own input (csc.mlflow.mlflow_tracking).
 
-    More than one replica with MLflow's server-side jobs is refused rather than silently changed:
-    every replica would start its own job runner on pod-local files (the jobs would run on
-    whichever replica took the request, and periodic jobs once per replica).
+    More than one replica (or an autoscaler that may run more) with MLflow's server-side jobs is
+    refused rather than silently changed: every replica would start its own job runner on pod-local
+    files (the jobs would run on whichever replica took the request, and periodic jobs once per
+    replica). `autoscale_max_replicas`: 0 = no autoscaler, else at least `replicas`.
     """
     errors = []
     count = to_int(replicas)
+    most = to_int(autoscale_max_replicas)
     if isinstance(replicas, bool) or count < 1 or text(count) != text(replicas).strip():
         errors.append("mlflow_tracking_replicas must be a whole number of at least 1, not '" + text(replicas) + "'")
+        return errors
+    if isinstance(autoscale_max_replicas, bool) or text(most) != text(autoscale_max_replicas).strip() or not (
+            most == 0 or most >= count):
+        errors.append(
+            "mlflow_tracking_autoscale_max_replicas must be 0 (no autoscaling) or a whole number of at least"
+            " mlflow_tracking_replicas (" + text(count) + "), not '" + text(autoscale_max_replicas) + "'"
+        )
     elif count > 1 and to_bool(enable_job_execution):
         errors.append(
             "mlflow_tracking_replicas=" + text(count) + " with mlflow_enable_job_execution=true: MLflow's server-side"
             " jobs run on local files in each replica, so they need a single replica. Set"
             " mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1"
+        )
+    elif most > 1 and to_bool(enable_job_execution):
+        errors.append(
+            "mlflow_tracking_autoscale_max_replicas=" + text(most) + " with mlflow_enable_job_execution=true: the"
+            " autoscaler may start more than one replica, and MLflow's server-side jobs need a single one. Set"
+            " mlflow_enable_job_execution=false, or mlflow_tracking_autoscale_max_replicas=0"
         )
     return errors
 

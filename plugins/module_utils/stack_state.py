@@ -119,11 +119,15 @@ def _ref(api_version, kind, name):
 
 
 # Kinds the stack renders only in some configurations: a live one that the run did not render goes.
-OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"),)
+OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
 # Objects (by the key of their name in `names`) the stack renders only in some configurations, likewise:
-# the public pre-signed transfer path (mlflow_presigned_enabled, proxied artifacts on MinIO).
+# the public pre-signed transfer path (mlflow_presigned_enabled, proxied artifacts on MinIO), the gc CronJob
+# (mlflow_gc_schedule), the metrics Service and NetworkPolicy and the ServiceMonitor (mlflow_metrics_enabled).
 OPTIONAL_NAMED = (
     ("presigned", (("route.openshift.io/v1", "Route"), ("networking.k8s.io/v1", "Ingress"), ("v1", "Service"))),
+    ("gc", (("batch/v1", "CronJob"),)),
+    ("metrics", (("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"))),
+    ("tracking", (("monitoring.coreos.com/v1", "ServiceMonitor"),)),
 )
 
 
@@ -132,8 +136,8 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
 
     The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
     the database is external (`external_database`: a bool, or the database URI); a live object
-    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica) or of OPTIONAL_NAMED
-    (the pre-signed transfer path) that is not among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
+    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica, its autoscaler) or of OPTIONAL_NAMED
+    (the pre-signed transfer path, gc, metrics) that is not among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
     (mlflow_backup_schedule) is empty (None: not known, kept). The backup PVC stays: it holds the backups.
     """
     live = live or {}

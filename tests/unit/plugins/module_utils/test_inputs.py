@@ -247,6 +247,21 @@ def test_more_replicas_with_server_side_jobs_are_refused():
     assert "mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1" in problems[0]
 
 
+def test_autoscaler_bounds_and_server_side_jobs():
+    assert inp.tracking_problems(1, False, 4) == []
+    assert inp.tracking_problems("2", "false", "2") == []
+    assert inp.tracking_problems(1, True, 0) == []
+    assert inp.tracking_problems(1, True, 1) == []
+    problems = inp.tracking_problems(1, True, 3)
+    assert len(problems) == 1 and problems[0].startswith(
+        "mlflow_tracking_autoscale_max_replicas=3 with mlflow_enable_job_execution=true"), problems
+    for bad in (-1, "x", True, 1.5):
+        assert inp.tracking_problems(2, False, bad) == [
+            "mlflow_tracking_autoscale_max_replicas must be 0 (no autoscaling) or a whole number of at least"
+            " mlflow_tracking_replicas (2), not '%s'" % bad]
+    assert inp.tracking_problems(3, False, 2)[0].startswith("mlflow_tracking_autoscale_max_replicas must be 0")
+
+
 @pytest.mark.parametrize("replicas", [0, -1, "two", "", None, True, 1.5])
 def test_tracking_replicas_must_be_a_whole_number_of_at_least_one(replicas):
     assert inp.tracking_problems(replicas, False) == [

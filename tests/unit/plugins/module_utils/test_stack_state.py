@@ -10,7 +10,7 @@ NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
     "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
     "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
-    "presigned": "demo-presigned",
+    "presigned": "demo-presigned", "gc": "demo-gc", "metrics": "demo-metrics",
 }
 VERSION = "csc.mlflow/mlflow-version"
 
@@ -194,6 +194,26 @@ def test_obsolete_presigned_path_goes_when_not_rendered():
     assert ss.obsolete_objects(live, NAMES, "proxied", "", kept) == []
     # Not known what was rendered: nothing of it goes.
     assert ss.obsolete_objects(live, NAMES, "proxied", "") == []
+
+
+def test_obsolete_gc_and_metrics_go_when_switched_off():
+    def obj(api_version, kind, name):
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta(name)}
+
+    live = ss.index_live([obj("batch/v1", "CronJob", "demo-gc"), service("demo-metrics"),
+                          obj("networking.k8s.io/v1", "NetworkPolicy", "demo-metrics"),
+                          obj("monitoring.coreos.com/v1", "ServiceMonitor", "demo"), service("demo")])
+    rendered = [{"kind": "Service", "metadata": {"name": "demo"}}]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", rendered) == [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "demo-gc"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-metrics"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "demo-metrics"}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "demo"}},
+    ]
+    everything = [{"kind": k, "metadata": {"name": n}} for k, n in (
+        ("Service", "demo"), ("CronJob", "demo-gc"), ("Service", "demo-metrics"), ("NetworkPolicy", "demo-metrics"),
+        ("ServiceMonitor", "demo"))]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", everything) == []
 
 
 def test_obsolete_nothing_in_an_empty_namespace():
