@@ -44,7 +44,8 @@ ADVISORIES = (
 
 LONG_HOST_MSG = (
     "the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
-    " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host) or use a shorter"
+    " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host, mlflow_presigned_route_host)"
+    " or use a shorter"
     " mlflow_app_name or namespace"
 )
 
@@ -94,7 +95,8 @@ def version_floor_problem(version, allow_insecure_version=False):
 
 
 def input_problems(app_name, namespace, workers, version, route_host, models_route_host, minio_route_host,
-                   target_namespace, allow_insecure_version=False, gc_schedule="", gc_older_than="30d"):
+                   target_namespace, allow_insecure_version=False, gc_schedule="", gc_older_than="30d",
+                   presigned_route_host=""):
     """Problems with the input every entry point reads (the preflight's first check).
 
     The variables of the same names with the mlflow_ prefix; `target_namespace` is the namespace
@@ -116,7 +118,7 @@ def input_problems(app_name, namespace, workers, version, route_host, models_rou
         floor = version_floor_problem(version, allow_insecure_version)
         if floor:
             errors.append(floor)
-    for host in (route_host, models_route_host, minio_route_host):
+    for host in (route_host, models_route_host, minio_route_host, presigned_route_host):
         if host != "" and not matches(HOST_RE, host):
             # As the template's regex_replace('$', ...): a final newline gets a second suffix.
             errors.append(re.sub("$", "' is not a DNS name", re.sub("^", "route host '", text(host))))
@@ -147,13 +149,15 @@ def _users_ok(users, models_user, min_password_length):
 
 
 def deploy_problems(users, models_user, min_password_length, platform, names, route_host, models_route_host,
-                    minio_route_host, namespace, artifact_mode, whitelist, route_allow_all):
+                    minio_route_host, namespace, artifact_mode, whitelist, route_allow_all, presigned_route_host="",
+                    presigned_enabled=False):
     """Problems with the input of the entry points that deploy (users, Route hosts, whitelist).
 
     `users`: normalise_users(); `models_user`: the Models pod's own user; `names`: the role's
     `_mlflow_names`; `namespace`: the target namespace; `whitelist`: the normalised
     mlflow_route_whitelist. On OpenShift an empty host becomes <route>-<namespace>.<apps domain>,
-    whose first label must not exceed 63 characters either.
+    whose first label must not exceed 63 characters either (the pre-signed transfer Route's too, when
+    `presigned_enabled` outside direct mode: the store may still turn out not to be MinIO).
     """
     users = list(users or [])
     errors = []
@@ -170,6 +174,8 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
         hosts[names["minio"]] = (
             (minio_route_host or (names["minio"] + "-" + text(namespace))) if artifact_mode == "direct" else ""
         )
+        if to_bool(presigned_enabled) and artifact_mode != "direct":
+            hosts[names["presigned"]] = presigned_route_host or (names["presigned"] + "-" + text(namespace))
     for route, host in hosts.items():
         if searches(LONG_LABEL_RE, host):
             errors.append(LONG_HOST_MSG % route)
@@ -181,22 +187,37 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
     return errors
 
 
-def tracking_problems(replicas, enable_job_execution):
+def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0):
     """Problems with the tracking server's own input (csc.mlflow.mlflow_tracking).
 
-    More than one replica with MLflow's server-side jobs is refused rather than silently changed:
-    every replica would start its own job runner on pod-local files (the jobs would run on
-    whichever replica took the request, and periodic jobs once per replica).
+    More than one replica (or an autoscaler that may run more) with MLflow's server-side jobs is
+    refused rather than silently changed: every replica would start its own job runner on pod-local
+    files (the jobs would run on whichever replica took the request, and periodic jobs once per
+    replica). `autoscale_max_replicas`: 0 = no autoscaler, else at least `replicas`.
     """
     errors = []
     count = to_int(replicas)
+    most = to_int(autoscale_max_replicas)
     if isinstance(replicas, bool) or count < 1 or text(count) != text(replicas).strip():
         errors.append("mlflow_tracking_replicas must be a whole number of at least 1, not '" + text(replicas) + "'")
+        return errors
+    if isinstance(autoscale_max_replicas, bool) or text(most) != text(autoscale_max_replicas).strip() or not (
+            most == 0 or most >= count):
+        errors.append(
+            "mlflow_tracking_autoscale_max_replicas must be 0 (no autoscaling) or a whole number of at least"
+            " mlflow_tracking_replicas (" + text(count) + "), not '" + text(autoscale_max_replicas) + "'"
+        )
     elif count > 1 and to_bool(enable_job_execution):
         errors.append(
             "mlflow_tracking_replicas=" + text(count) + " with mlflow_enable_job_execution=true: MLflow's server-side"
             " jobs run on local files in each replica, so they need a single replica. Set"
             " mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1"
+        )
+    elif most > 1 and to_bool(enable_job_execution):
+        errors.append(
+            "mlflow_tracking_autoscale_max_replicas=" + text(most) + " with mlflow_enable_job_execution=true: the"
+            " autoscaler may start more than one replica, and MLflow's server-side jobs need a single one. Set"
+            " mlflow_enable_job_execution=false, or mlflow_tracking_autoscale_max_replicas=0"
         )
     return errors
 

@@ -15,7 +15,7 @@ import json
 # Dependencies before their users: storage and configuration, then Services, builds, workloads,
 # the ways in, and last the Jobs that need the servers running.
 APPLY_ORDER = ("NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Secret", "Service", "ImageStream",
-               "BuildConfig", "Deployment", "PodDisruptionBudget", "Route", "Ingress", "Job", "CronJob")
+               "BuildConfig", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Route", "Ingress", "Job", "CronJob")
 CHECKSUM_PREFIX = "checksum/"
 WHOLE = None
 

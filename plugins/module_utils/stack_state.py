@@ -99,7 +99,7 @@ def _applied_hosts(applied_result):
 def route_hosts(given, live_hosts, applied_result, names):
     """Public host names: given, else from the Routes just applied, else from the live Routes.
 
-    `given` = {'tracking', 'models', 'minio'} (the role's *_route_host variables); `live_hosts` =
+    `given` = {'tracking', 'models', 'minio', 'presigned'} (the role's *_route_host variables); `live_hosts` =
     current_state()['route_hosts']; `applied_result` = the registered result of the
     kubernetes.core.k8s task that applied the Routes (None or skipped when it did not run): with
     a list of definitions its `result.results[*].result`, with one its `result`.
@@ -108,9 +108,9 @@ def route_hosts(given, live_hosts, applied_result, names):
     live_hosts = live_hosts or {}
     applied = _applied_hosts(applied_result)
     out = {}
-    for role in ("tracking", "models", "minio"):
-        name = names[role]
-        out[role] = given.get(role) or applied.get(name, live_hosts.get(name, ""))
+    for role in ("tracking", "models", "minio", "presigned"):
+        name = names.get(role)
+        out[role] = given.get(role) or (applied.get(name, live_hosts.get(name, "")) if name else "")
     return out
 
 
@@ -119,7 +119,16 @@ def _ref(api_version, kind, name):
 
 
 # Kinds the stack renders only in some configurations: a live one that the run did not render goes.
-OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"),)
+OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
+# Objects (by the key of their name in `names`) the stack renders only in some configurations, likewise:
+# the public pre-signed transfer path (mlflow_presigned_enabled, proxied artifacts on MinIO), the gc CronJob
+# (mlflow_gc_schedule), the metrics Service and NetworkPolicy and the ServiceMonitor (mlflow_metrics_enabled).
+OPTIONAL_NAMED = (
+    ("presigned", (("route.openshift.io/v1", "Route"), ("networking.k8s.io/v1", "Ingress"), ("v1", "Service"))),
+    ("gc", (("batch/v1", "CronJob"),)),
+    ("metrics", (("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"))),
+    ("tracking", (("monitoring.coreos.com/v1", "ServiceMonitor"),)),
+)
 
 
 def obsolete_objects(live, names, artifact_mode, external_database, objects=None, backup_schedule=None):
@@ -127,8 +136,8 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
 
     The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
     the database is external (`external_database`: a bool, or the database URI); a live object
-    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica) that is not
-    among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
+    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica, its autoscaler) or of OPTIONAL_NAMED
+    (the pre-signed transfer path, gc, metrics) that is not among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
     (mlflow_backup_schedule) is empty (None: not known, kept). The backup PVC stays: it holds the backups.
     """
     live = live or {}
@@ -139,6 +148,11 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
             for key in sorted(live):
                 if key.startswith(kind + "/") and key not in rendered:
                     out.append(_ref(api_version, kind, key[len(kind) + 1:]))
+        for name_key, kinds in OPTIONAL_NAMED:
+            for api_version, kind in kinds:
+                key = kind + "/" + text(names.get(name_key, ""))
+                if key in live and key not in rendered:
+                    out.append(_ref(api_version, kind, names[name_key]))
     if artifact_mode != "direct" and "Route/" + names["minio"] in live:
         out.append(_ref("route.openshift.io/v1", "Route", names["minio"]))
     if external_database and "Deployment/" + names["postgresql"] in live:

@@ -48,6 +48,7 @@ PATHS = {
     "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
     "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
     "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
+    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
 }
 
 # Snapshot keys that move on their own while pods roll or get scheduled (the platform's quota

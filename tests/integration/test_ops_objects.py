@@ -46,3 +46,11 @@ def test_gc_and_metrics_objects_fit_and_rerun_is_a_no_op(cluster, make_namespace
     assert route["spec"]["to"]["name"] == APP
     assert [p["port"] for p in svc["spec"]["ports"]] == [9090]
     rerun_changes_nothing(cluster, ns, v)
+    # Switched off again: their objects go (the rest stays as it was), and a re-run changes nothing.
+    off = default_vars(ns, APP)
+    r = cluster.run_playbook("deploy.yml", off)
+    assert r.rc == 0, str(r)
+    for kind, name in (("CronJob", f"{APP}-gc"), ("Service", f"{APP}-metrics"), ("NetworkPolicy", f"{APP}-metrics")):
+        assert get(cluster, kind, ns, name) is None, f"{kind}/{name} still there with gc and metrics off"
+    assert get(cluster, "Service", ns, APP) is not None and get(cluster, "Route", ns, APP) is not None
+    rerun_changes_nothing(cluster, ns, off)

@@ -109,3 +109,32 @@ def test_back_to_one_replica_removes_the_pdb(cluster, ns):
     assert "topologySpreadConstraints" not in dep["spec"]["template"]["spec"]
     assert get(cluster, "PodDisruptionBudget", ns, APP) is None
     wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="one tracking replica ready")
+
+
+def test_an_autoscaler_keeps_the_replicas_it_chose_and_goes_when_off(cluster, ns):
+    v, r = deploy(cluster, ns, mlflow_tracking_autoscale_max_replicas=2, mlflow_tracking_autoscale_cpu_percent=70)
+    assert r.rc == 0, str(r)
+    hpa = get(cluster, "HorizontalPodAutoscaler", ns, APP)
+    assert hpa is not None, "no HorizontalPodAutoscaler"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": APP}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 2)
+    assert hpa["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    dep = get(cluster, "Deployment", ns, APP)
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert get(cluster, "PodDisruptionBudget", ns, APP) is None  # one pod at the minimum: no PDB to block drains
+    # The autoscaler scales up (the test cluster has no metrics API: the test plays the autoscaler).
+    from kubernetes import client
+
+    client.AppsV1Api(cluster.api).patch_namespaced_deployment_scale(APP, ns, {"spec": {"replicas": 2}})
+    wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="two tracking replicas ready")
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 2, "the deploy undid the autoscaler's choice"
+    rerun_changes_nothing(cluster, ns, v)
+    # Off again: the autoscaler goes and the Deployment is back at mlflow_tracking_replicas.
+    _v, r = deploy(cluster, ns)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "HorizontalPodAutoscaler", ns, APP) is None
+    dep = get(cluster, "Deployment", ns, APP)
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate"}
+    wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="one tracking replica ready")

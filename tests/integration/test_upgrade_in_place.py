@@ -50,6 +50,9 @@ ALLOWED_NEW: frozenset[str] = frozenset({
     # The AI Gateway's key-encryption passphrase (MLFLOW_CRYPTO_KEK_PASSPHRASE/_VERSION): a Secret of
     # its own, generated on the first run that knows it and kept from then on (issue 12).
     f"Secret/{APP}-crypto",
+    # The public pre-signed transfer path to the in-cluster MinIO (issue 11).
+    f"Service/{APP}-presigned",
+    f"Route/{APP}-presigned",
 })
 # Kinds whose writes the summary's `Changed objects:` line names (Secrets: `Changed Secrets:`).
 SUMMARY_KINDS = ("Deployment", "ConfigMap", "Service", "NetworkPolicy", "Route", "Ingress", "PersistentVolumeClaim")

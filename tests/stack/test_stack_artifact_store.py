@@ -72,7 +72,17 @@ def _with_env(container: dict, env: dict) -> dict:
     return c
 
 
-def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
+LOG_BIG = textwrap.dedent("""
+    import json, sys
+    import mlflow
+    mlflow.set_experiment("stack-store-switch")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(sys.argv[1])
+    print("RESULT " + json.dumps({"run_id": run.info.run_id}))
+""")
+
+
+def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path, big_file):
     ns = stack_cluster.fresh_namespace("store")
     dep = deploy(stack_cluster, ns)
     stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools)
@@ -121,6 +131,8 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
         stack.start_mlflow()
         stack.nginx_port = stack.start_nginx()
         stack.subs.services[stack.app] = stack.nginx_port
+        log = stack.state / "nginx" / "access.log"
+        log_switched = len(log.read_text())
 
         new = _run(stack, LOG, "after.txt")
         keys = _objects(allas, bucket)
@@ -128,6 +140,19 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path):
         assert any(k.endswith(f"{old['run_id']}/artifacts/before.txt") for k in keys), keys
         assert _run(stack, READ, old["run_id"], "before.txt")["text"] == "content of before.txt"
         assert _run(stack, READ, new["run_id"], "after.txt")["text"] == "content of after.txt"
+        # A large file goes straight to the store on pre-signed URLs (the URLs already name a host clients
+        # reach: nothing rewritten, no pre-signed Route of the stack's own any more), with only the tracking exports.
+        reads = log.read_text()[log_switched:]
+        assert "GET /api/2.0/mlflow-artifacts/presigned/" in reads, reads[-2000:]    # downloads: pre-signed too
+        log_before = len(log.read_text())
+        big = _run(stack, LOG_BIG, str(big_file[0]))
+        seen = log.read_text()[log_before:]
+        assert "POST /api/2.0/mlflow-artifacts/mpu/create/" in seen and "/mpu/complete/" in seen, seen[-2000:]
+        assert "partNumber=" not in seen, "parts went through the stack instead of straight to the store"
+        sizes = {o["Key"]: o["Size"] for o in allas.s3().list_objects_v2(Bucket=bucket).get("Contents", [])}
+        assert [k for k, size in sizes.items() if big["run_id"] in k and size == big_file[0].stat().st_size], sizes
+        routes = stack.deployed.routes()
+        assert f"{stack.app}-presigned" not in routes and stack.app in routes, routes
         # nothing new landed in the old in-cluster MinIO
         old_keys = [k for b in stack.minio.s3().list_buckets()["Buckets"] for k in _objects(stack.minio, b["Name"])]
         assert not [k for k in old_keys if new["run_id"] in k]

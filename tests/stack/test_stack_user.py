@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -82,23 +83,40 @@ def result(r):
     return json.loads(line[7:])
 
 
+def _access_log(stack) -> str:
+    log = stack.state / "nginx" / "access.log"
+    return log.read_text() if log.exists() else ""
+
+
 def test_log_and_read_back_with_1gib_artifact(stack, deployment, big_file):
+    """With only the printed exports: the 1 GiB file goes up and down on pre-signed URLs through the public
+    pre-signed path, the small one through the tracking server; MLflow's temp dir never holds the big file."""
     path, sha = big_file
+    exports = sorted(set(re.findall(r"export ([A-Z_]+)=", deployment.stdout)))
+    assert exports == ["MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME"], exports
     env = client_env(stack, deployment)
     env["BIG_FILE"] = str(path)
+    log_before = len(_access_log(stack))
     r = stack.run_client(LOG_RUN, env=env, timeout=1200)
     out = result(r)
+    log = _access_log(stack)[log_before:]
+    parts = [x for x in log.splitlines() if '"PUT /default/' in x and "partNumber=" in x]
+    assert len(parts) == -(-path.stat().st_size // (10 << 20)), log[-3000:]   # MLflow's 10 MiB parts
+    assert all('" 200 ' in x for x in parts), [x for x in parts if '" 200 ' not in x][:3]
+    assert [x for x in log.splitlines() if '"GET /default/' in x and "X-Amz-Signature=" in x], log[-3000:]
+    assert [x for x in log.splitlines() if '"PUT /api/2.0/mlflow-artifacts/artifacts/' in x and "small.txt" in x]
+    assert not list((stack.state / "mlflow" / "tmp").rglob(path.name)), "the server spooled the big file"
     assert out["params"] == {"alpha": "0.5", "layers": "3"}
     assert out["metrics"]["loss"] == 1.25 and out["acc_history"] == 10
     assert out["small_sha"] == out["small_src_sha"]
     assert out["big_sha"] == sha, "1 GiB artifact changed on the way"
     assert out["artifact_uri"].startswith("mlflow-artifacts:"), out["artifact_uri"]
-    # it went through the proxy: the object is in the deployment's bucket in MinIO
+    # the object is in the deployment's bucket in MinIO
     s3 = stack.minio.s3()
     sizes = [o["Size"] for b in s3.list_buckets()["Buckets"]
              for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
     assert path.stat().st_size in sizes
-    print(f"1 GiB through the proxy: upload {out['upload_s']:.1f}s, download {out['download_s']:.1f}s")
+    print(f"1 GiB on pre-signed URLs: upload {out['upload_s']:.1f}s, download {out['download_s']:.1f}s")
 
 
 def test_auth_is_required_except_health(stack):

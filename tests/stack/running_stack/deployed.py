@@ -49,6 +49,28 @@ class Deployed:
         d = self.apps.read_namespaced_deployment(deployment, self.ns)
         return self.api.sanitize_for_serialization(d.spec.template.spec)
 
+    def routes(self) -> dict[str, tuple[str, object]]:
+        """The namespace's Routes: name -> (host, the pod port they reach: a number or a port name)."""
+        from kubernetes import client
+
+        try:
+            items = client.CustomObjectsApi(self.api).list_namespaced_custom_object(
+                "route.openshift.io", "v1", self.ns, "routes")["items"]
+        except client.ApiException as e:
+            if e.status == 404:
+                return {}
+            raise
+        out = {}
+        for r in items:
+            spec = r.get("spec") or {}
+            svc = self.core.read_namespaced_service(spec["to"]["name"], self.ns)
+            want = (spec.get("port") or {}).get("targetPort")
+            for p in svc.spec.ports:
+                if want is None or want in (p.name, p.port, p.target_port):
+                    out[r["metadata"]["name"]] = (spec.get("host", ""), p.target_port)
+                    break
+        return out
+
     def replicas(self, deployment: str) -> int:
         d = self.apps.read_namespaced_deployment(deployment, self.ns)
         return 1 if d.spec.replicas is None else int(d.spec.replicas)

@@ -36,6 +36,16 @@ def substitute_configs(mounts: dict[str, str], subs) -> None:
                 f.write_text(subs(f.read_text()))
 
 
+def listen_ports(mounts: dict[str, str]) -> list[int]:
+    """The ports the deployed *.conf files listen on."""
+    ports: list[int] = []
+    for path in (Path(p) for p in mounts.values()):
+        for f in ([path] if path.is_file() else path.rglob("*.conf")):
+            if f.is_file() and f.suffix == ".conf":
+                ports += [int(m) for m in re.findall(r"^\s*listen\s+(?:[\w.*\[\]:]+:)?(\d+)\b", f.read_text(), re.M)]
+    return sorted(set(ports))
+
+
 def add_upstream_servers(mounts: dict[str, str], first: int, more: list[int]) -> None:
     """Put `more` local ports next to `127.0.0.1:<first>` in the deployed upstream blocks.
 

@@ -78,7 +78,7 @@ class Stack:
     def local_subs(self, paths: dict[str, str] | None = None, ports: dict[int, int] | None = None) -> Substitutions:
         """The stack's substitutions plus one container's mount paths / ports."""
         return Substitutions(self.subs.namespace, dict(self.subs.services), {**self.subs.ports, **(ports or {})},
-                             {**self.subs.paths, **(paths or {})})
+                             {**self.subs.paths, **(paths or {})}, dict(self.subs.routes))
 
     def setup_bucket(self) -> None:
         """Run the deployment's own bucket set-up (init container that talks to MinIO)."""
@@ -132,6 +132,14 @@ class Stack:
         port = free_port()
         listen = [p["containerPort"] for p in c.get("ports") or []] or [8080]
         upstream = upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)
+        # The config's further servers (pre-signed transfers, metrics) on free ports too, and the Routes that reach
+        # them: their public URLs in the config -> those ports.
+        for fixed in nginx.listen_ports(mounts):
+            if fixed != listen[0] and fixed not in self.subs.ports:
+                self.subs.ports[fixed] = free_port()
+        for host, target in self.deployed.routes().values():
+            if host and isinstance(target, int) and target != listen[0] and target in self.subs.ports:
+                self.subs.routes[host] = self.subs.ports[target]
         subs = self.local_subs({**mounts, **nginx.log_files(root)}, {listen[0]: port, upstream_fixed: upstream})
         nginx.substitute_configs(mounts, subs)
         if upstream_more:
@@ -170,6 +178,11 @@ class Stack:
     @property
     def tracking_uri(self) -> str:
         return f"http://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def presigned_uri(self) -> str:
+        """The pre-signed transfer path (the tracking NGINX's port 8081, as the Route reaches it)."""
+        return f"http://127.0.0.1:{self.subs.ports[8081]}"
 
     @property
     def direct_uri(self) -> str:

@@ -2,7 +2,8 @@
 
 They are the ONLY changes made to the deployed configuration: in-cluster Service names ->
 127.0.0.1:<local port>, the pod's fixed ports -> free ports, volume mount paths -> local
-directories, and every server binds loopback.
+directories, the public URL of a Route whose pod port runs here -> http://127.0.0.1:<local port>
+(the router: TLS ends there), and every server binds loopback.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ class Substitutions:
     services: dict[str, int] = field(default_factory=dict)     # service name -> local port (any svc port)
     ports: dict[int, int] = field(default_factory=dict)         # pod-local fixed port -> local port
     paths: dict[str, str] = field(default_factory=dict)         # mount path -> local path
+    routes: dict[str, int] = field(default_factory=dict)        # Route host -> local port of its pod port
 
     def __call__(self, s: str) -> str:
+        for host, port in self.routes.items():
+            s = re.sub(rf"https?://{re.escape(host)}(?![\w.:-])", f"http://127.0.0.1:{port}", s)
         for svc, port in self.services.items():
             names = [f"{svc}.{self.namespace}.svc.cluster.local", f"{svc}.{self.namespace}.svc",
                      f"{svc}.{self.namespace}", svc]

@@ -56,7 +56,7 @@ class LazyDict(UserDict):
 def test_arguments_are_read_as_plain_values():
     names = LazyDict({"tracking": lambda: "demo", "models": "demo-models", "minio": "demo-minio"})
     hosts = FILTERS["route_hosts"]({"tracking": "", "models": "m.x", "minio": ""}, {"demo": "old"}, None, names)
-    assert hosts == {"tracking": "old", "models": "m.x", "minio": ""}
+    assert hosts == {"tracking": "old", "models": "m.x", "minio": "", "presigned": ""}
     assert hosts.__class__ is dict
 
 

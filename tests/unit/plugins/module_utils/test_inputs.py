@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.csc.mlflow.plugins.module_utils import inputs as inp
 
-NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio"}
+NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio", "presigned": "demo-presigned"}
 
 
 # --- normalise_users
@@ -136,8 +136,8 @@ OPEN_MSG = ("mlflow_route_whitelist is empty: the routes would be open to the wh
 
 def long_host_msg(route):
     return ("the host of Route %s would have a DNS label over 63 characters, which the router refuses: set its host"
-            " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host) or use a shorter"
-            " mlflow_app_name or namespace" % route)
+            " variable (mlflow_route_host, mlflow_models_route_host, mlflow_minio_route_host,"
+            " mlflow_presigned_route_host) or use a shorter mlflow_app_name or namespace" % route)
 
 
 def deploy(**kw):
@@ -195,6 +195,15 @@ def test_deploy_generated_hosts_over_63_characters():
     assert deploy(namespace="n" * 52) == [long_host_msg("demo-models")]
 
 
+def test_deploy_presigned_route_host_over_63_characters():
+    # "demo-presigned-" + 48 characters is 63; only outside direct mode is there a pre-signed Route.
+    assert deploy(namespace="n" * 48, presigned_enabled=True) == []
+    assert deploy(namespace="n" * 49, presigned_enabled="true") == [long_host_msg("demo-presigned")]
+    assert deploy(namespace="n" * 49, presigned_enabled=True, presigned_route_host="p.example") == []
+    assert deploy(namespace="n" * 49, presigned_enabled=True, artifact_mode="direct") == []
+    assert deploy(namespace="n" * 49, presigned_enabled=False) == []
+
+
 # --- artifact_store_input_problem
 
 KEYS = dict(s3_access_key_id="k", s3_secret_access_key="s")
@@ -236,6 +245,21 @@ def test_more_replicas_with_server_side_jobs_are_refused():
     assert len(problems) == 1
     assert problems[0].startswith("mlflow_tracking_replicas=2 with mlflow_enable_job_execution=true")
     assert "mlflow_enable_job_execution=false, or mlflow_tracking_replicas=1" in problems[0]
+
+
+def test_autoscaler_bounds_and_server_side_jobs():
+    assert inp.tracking_problems(1, False, 4) == []
+    assert inp.tracking_problems("2", "false", "2") == []
+    assert inp.tracking_problems(1, True, 0) == []
+    assert inp.tracking_problems(1, True, 1) == []
+    problems = inp.tracking_problems(1, True, 3)
+    assert len(problems) == 1 and problems[0].startswith(
+        "mlflow_tracking_autoscale_max_replicas=3 with mlflow_enable_job_execution=true"), problems
+    for bad in (-1, "x", True, 1.5):
+        assert inp.tracking_problems(2, False, bad) == [
+            "mlflow_tracking_autoscale_max_replicas must be 0 (no autoscaling) or a whole number of at least"
+            " mlflow_tracking_replicas (2), not '%s'" % bad]
+    assert inp.tracking_problems(3, False, 2)[0].startswith("mlflow_tracking_autoscale_max_replicas must be 0")
 
 
 @pytest.mark.parametrize("replicas", [0, -1, "two", "", None, True, 1.5])

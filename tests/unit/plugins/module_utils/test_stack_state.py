@@ -10,6 +10,7 @@ NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
     "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
     "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
+    "presigned": "demo-presigned", "gc": "demo-gc", "metrics": "demo-metrics",
 }
 VERSION = "csc.mlflow/mlflow-version"
 
@@ -42,6 +43,10 @@ def route(name, host=None):
     if host is not None:
         spec["host"] = host
     return {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": meta(name), "spec": spec}
+
+
+def service(name):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(name), "spec": {"ports": [{"port": 8080}]}}
 
 
 # --- index_live
@@ -135,11 +140,11 @@ def test_current_state_models_scaled_to_zero_and_postgresql_version():
 
 # --- route_hosts
 
-GIVEN_NONE = {"tracking": "", "models": "", "minio": ""}
+GIVEN_NONE = {"tracking": "", "models": "", "minio": "", "presigned": ""}
 
 
 def test_route_hosts_given_win():
-    given = {"tracking": "t.x", "models": "m.x", "minio": "mi.x"}
+    given = {"tracking": "t.x", "models": "m.x", "minio": "mi.x", "presigned": "p.x"}
     applied = {"changed": True, "result": {"results": [{"result": route("demo", "gen.apps")}]}}
     assert ss.route_hosts(given, {"demo": "old"}, applied, NAMES) == given
 
@@ -152,27 +157,63 @@ def test_route_hosts_from_a_list_apply():
     ]}}
     live_hosts = {"demo": "old", "demo-models": "oldm", "demo-minio": "oldmin"}
     assert ss.route_hosts(dict(GIVEN_NONE, models="m.x"), live_hosts, applied, NAMES) == {
-        "tracking": "gen-t.apps", "models": "m.x", "minio": "gen-m.apps"}
+        "tracking": "gen-t.apps", "models": "m.x", "minio": "gen-m.apps", "presigned": ""}
     # An applied Route without a host still beats the live one (default() without true).
     assert ss.route_hosts(GIVEN_NONE, live_hosts, applied, NAMES)["models"] == ""
 
 
 def test_route_hosts_from_a_single_apply():
     applied = {"changed": True, "result": route("demo-models", "one.apps")}
-    assert ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES) == {"tracking": "old", "models": "one.apps", "minio": ""}
+    hosts = ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES)
+    assert hosts == {"tracking": "old", "models": "one.apps", "minio": "", "presigned": ""}
 
 
 def test_route_hosts_skipped_or_not_run():
     skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
     for applied in (None, skipped):
-        assert ss.route_hosts(GIVEN_NONE, {"demo": "old"}, applied, NAMES) == {"tracking": "old", "models": "", "minio": ""}
-    assert ss.route_hosts(None, None, None, NAMES) == {"tracking": "", "models": "", "minio": ""}
+        assert ss.route_hosts(GIVEN_NONE, {"demo": "old", "demo-presigned": "p.apps"}, applied, NAMES) == {
+            "tracking": "old", "models": "", "minio": "", "presigned": "p.apps"}
+    assert ss.route_hosts(None, None, None, NAMES) == {"tracking": "", "models": "", "minio": "", "presigned": ""}
 
 
 # --- obsolete_objects
 
 def _live_full():
     return ss.index_live([route("demo-minio", "m.x"), deployment("demo-postgresql")])
+
+
+def test_obsolete_presigned_path_goes_when_not_rendered():
+    live = ss.index_live([route("demo-presigned", "p.x"), service("demo-presigned"), service("demo")])
+    rendered = [{"kind": "Service", "metadata": {"name": "demo"}}]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", rendered) == [
+        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "demo-presigned"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-presigned"}},
+    ]
+    kept = rendered + [{"kind": "Route", "metadata": {"name": "demo-presigned"}},
+                       {"kind": "Service", "metadata": {"name": "demo-presigned"}}]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", kept) == []
+    # Not known what was rendered: nothing of it goes.
+    assert ss.obsolete_objects(live, NAMES, "proxied", "") == []
+
+
+def test_obsolete_gc_and_metrics_go_when_switched_off():
+    def obj(api_version, kind, name):
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta(name)}
+
+    live = ss.index_live([obj("batch/v1", "CronJob", "demo-gc"), service("demo-metrics"),
+                          obj("networking.k8s.io/v1", "NetworkPolicy", "demo-metrics"),
+                          obj("monitoring.coreos.com/v1", "ServiceMonitor", "demo"), service("demo")])
+    rendered = [{"kind": "Service", "metadata": {"name": "demo"}}]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", rendered) == [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "demo-gc"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-metrics"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "demo-metrics"}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "demo"}},
+    ]
+    everything = [{"kind": k, "metadata": {"name": n}} for k, n in (
+        ("Service", "demo"), ("CronJob", "demo-gc"), ("Service", "demo-metrics"), ("NetworkPolicy", "demo-metrics"),
+        ("ServiceMonitor", "demo"))]
+    assert ss.obsolete_objects(live, NAMES, "proxied", "", everything) == []
 
 
 def test_obsolete_nothing_in_an_empty_namespace():
