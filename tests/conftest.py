@@ -13,7 +13,7 @@ Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
   check=False, diff=False, collection=None)`` -> ``PlaybookResult`` (``rc``, ``stdout``,
   ``stderr``, ``recap``); ``collection``: another tree of this collection (e.g. an old
   commit's, ``stackutil.collection_at``) whose playbooks run instead of this checkout's;
-* ``snapshot(namespace)`` -> ``{"Kind/name": (resourceVersion, generation, hash)}``;
+* ``snapshot(namespace)`` -> ``{"Kind/name": (written, generation, hash)}``;
 * ``fresh_namespace(prefix, labels=None, profile=None)`` -> a new namespace name, deleted at
   session end, set up as the platform ``profile`` has it (None: ``cluster.profile``);
 * ``profile`` (``$CSC_MLFLOW_PROFILE``: ``rahti``, the default, or ``kubernetes``) and
@@ -137,6 +137,14 @@ def object_hash(obj: Mapping[str, Any]) -> str:
         meta.pop(k, None)
     o["metadata"] = meta
     return hashlib.sha256(json.dumps(o, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def written_stamp(obj: Mapping[str, Any], content_hash: str) -> str:
+    """What changes with every write to ``obj`` except writes to its status subresource."""
+    writes = sorted(
+        (f.get("manager", ""), f.get("operation", ""), f.get("time", ""), json.dumps(f.get("fieldsV1"), sort_keys=True))
+        for f in (obj.get("metadata") or {}).get("managedFields") or [] if f.get("subresource") != "status")
+    return hashlib.sha256(json.dumps([content_hash, writes]).encode()).hexdigest()[:16]
 
 
 def _read(path: Path) -> str:
@@ -370,11 +378,13 @@ class Cluster:
         return [t for t in out if (t[0], t[1]) not in _SNAPSHOT_SKIP]
 
     def snapshot(self, namespace: str) -> dict[str, tuple[str, int | None, str]]:
-        """Every object in ``namespace``: ``{"Kind/name": (resourceVersion, generation, hash)}``.
+        """Every object in ``namespace``: ``{"Kind/name": (written, generation, hash)}``.
 
         The hash covers the whole object except status and server-set metadata, so
-        two snapshots differ exactly where an object was written with other content;
-        a write with equal content still shows as a new resourceVersion.
+        two snapshots differ exactly where an object was written with other content.
+        ``written`` also changes when a write with equal content changed who manages a
+        field; the status writes of the cluster's controllers (an autoscaler's
+        conditions, a Deployment's ready count) change neither.
         """
         snap: dict[str, tuple[str, int | None, str]] = {}
         for group, _resource, tmpl in self._namespaced_list_paths():
@@ -385,7 +395,8 @@ class Cluster:
                 key = f"{kind}/{meta.get('name')}"
                 if key in snap and group:
                     key = f"{kind}.{group}/{meta.get('name')}"
-                snap[key] = (meta.get("resourceVersion", ""), meta.get("generation"), object_hash(item))
+                content = object_hash(item)
+                snap[key] = (written_stamp(item, content), meta.get("generation"), content)
         return snap
 
     # ------------------------------------------------------------------ namespaces

@@ -10,7 +10,7 @@ import ssl
 
 import pytest
 
-from conftest import parse_recap, object_hash
+from conftest import object_hash, parse_recap, written_stamp
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,3 +142,11 @@ def test_parse_recap_and_hash_pure():
     a = {"metadata": {"name": "x", "resourceVersion": "1"}, "data": {"k": "v"}, "status": {"s": 1}}
     b = {"metadata": {"name": "x", "resourceVersion": "2"}, "data": {"k": "v"}}
     assert object_hash(a) == object_hash(b)
+    status_write = {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status",
+                    "time": "2026-12-02T10:00:00Z", "fieldsV1": {"f:status": {}}}
+    own_write = {"manager": "ansible", "operation": "Apply", "time": "2026-12-02T10:00:00Z", "fieldsV1": {"f:data": {}}}
+    c = {"metadata": {"name": "x", "managedFields": [own_write]}, "data": {"k": "v"}}
+    d = {"metadata": {"name": "x", "managedFields": [own_write, status_write]}, "data": {"k": "v"}, "status": {"s": 2}}
+    e = {"metadata": {"name": "x", "managedFields": [dict(own_write, time="2026-12-02T10:00:05Z")]}, "data": {"k": "v"}}
+    assert written_stamp(c, object_hash(c)) == written_stamp(d, object_hash(d))  # a controller's status write
+    assert written_stamp(c, object_hash(c)) != written_stamp(e, object_hash(e))  # a write

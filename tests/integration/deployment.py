@@ -137,7 +137,7 @@ def wait_until(pred: Callable[[], Any], timeout: float = 60, step: float = 0.5, 
 
 
 def diff(before: dict, after: dict, ignore: Iterable[str] = DERIVED_KINDS) -> dict[str, list[str]]:
-    """Keys added, removed and changed (resourceVersion) between two snapshots."""
+    """Keys added, removed and written between two snapshots."""
     ign = tuple(ignore)
     b = {k: v for k, v in before.items() if not k.startswith(ign)}
     a = {k: v for k, v in after.items() if not k.startswith(ign)}

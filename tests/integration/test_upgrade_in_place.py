@@ -12,7 +12,7 @@ stack, runs this checkout's deploy.yml with the same inventory and variables, an
 * every Secret value is the same; only the htpasswd file may be hashed again, and then every
   user's password must still verify against it (module_utils/htpasswd.py);
 * the summary's ``Changed objects:`` / ``Changed Secrets:`` lines name exactly the objects the
-  run wrote (resourceVersion moved);
+  run wrote (its snapshot stamp moved);
 
 and then a second run of this checkout changes nothing. The namespace is of the session's
 profile (``rahti`` by default).
@@ -65,7 +65,7 @@ HTPASSWD_RENEWABLE_KEYS = ("htpasswd", "fingerprint")
 class StackRecord:
     """What a namespace holds after a run."""
 
-    versions: dict[str, str]  # "Kind/name" -> resourceVersion (pods, ReplicaSets... left out)
+    versions: dict[str, str]  # "Kind/name" -> its snapshot's written stamp (pods, ReplicaSets... left out)
     uids: dict[str, str]  # "Secret/name", "PersistentVolumeClaim/name" -> uid
     deleting: set[str]  # of those, the ones with a deletionTimestamp
     secrets: dict[str, dict[str, str]]  # name -> decoded data
@@ -151,7 +151,7 @@ def secret_problems(before: StackRecord, after: StackRecord) -> list[str]:
 
 
 def summary_problems(before: StackRecord, after: StackRecord, stdout: str) -> list[str]:
-    """The summary names exactly the objects the run wrote: created, or their resourceVersion moved."""
+    """The summary names exactly the objects the run wrote: created, or written since."""
     listed = summary_changes(stdout)
     out = [f"the summary has no `{label}` line" for key, label in
            (("objects", "Changed objects:"), ("secrets", "Changed Secrets:")) if key not in listed]
@@ -170,11 +170,11 @@ def summary_problems(before: StackRecord, after: StackRecord, stdout: str) -> li
     if "objects" in listed:
         out += [f"{k}: written by the run{cm_detail(k)}, not in `Changed objects:`"
                 for k in sorted(objects - set(listed["objects"]))]
-        out += [f"{k}: in `Changed objects:` but not written (resourceVersion as before)"
+        out += [f"{k}: in `Changed objects:` but not written since the old run"
                 for k in sorted(set(listed["objects"]) - written)]
     if "secrets" in listed:
         out += [f"Secret/{n}: written by the run, not in `Changed Secrets:`" for n in sorted(secrets - set(listed["secrets"]))]
-        out += [f"Secret/{n}: in `Changed Secrets:` but not written (resourceVersion as before)"
+        out += [f"Secret/{n}: in `Changed Secrets:` but not written since the old run"
                 for n in sorted(set(listed["secrets"]) - secrets)]
     return out
 
