@@ -13,6 +13,8 @@ Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
   check=False, diff=False, collection=None)`` -> ``PlaybookResult`` (``rc``, ``stdout``,
   ``stderr``, ``recap``); ``collection``: another tree of this collection (e.g. an old
   commit's, ``stackutil.collection_at``) whose playbooks run instead of this checkout's;
+  into a ``rahti`` namespace it runs as that project's admin (``as_cluster_admin=True``: not);
+* ``project_admin_kubeconfig(namespace)`` -> the kubeconfig of a ``rahti`` namespace's admin;
 * ``snapshot(namespace)`` -> ``{"Kind/name": (written, generation, hash)}``;
 * ``fresh_namespace(prefix, labels=None, profile=None)`` -> a new namespace name, deleted at
   session end, set up as the platform ``profile`` has it (None: ``cluster.profile``);
@@ -195,6 +197,8 @@ class Cluster:
         self.server = _read(state / "server")
         self.kubectl = str(_kubectl())
         self._namespaces: list[str] = []
+        # Namespaces of the `rahti` profile -> the kubeconfig of their ServiceAccount project-admin.
+        self._project_admins: dict[str, Path | None] = {}
         self.profile = PROFILE
         self._api = None
         self._dynamic = None
@@ -263,6 +267,27 @@ class Cluster:
                 del env[k]
         return env
 
+    def project_admin_kubeconfig(self, namespace: str) -> Path:
+        """A kubeconfig (0600) of ServiceAccount ``project-admin`` of a ``rahti`` namespace: admin there only."""
+        path = self._project_admins.get(namespace)
+        if path is None:
+            if namespace not in self._project_admins:
+                raise KeyError(f"{namespace}: not a namespace of the rahti profile made by fresh_namespace")
+            token = self.kubectl_run("-n", namespace, "create", "token", "project-admin", "--duration=6h").stdout.strip()
+            users = self.state / "users"
+            users.mkdir(mode=0o700, exist_ok=True)
+            path = users / f"{namespace}.kubeconfig"
+            config = {"apiVersion": "v1", "kind": "Config", "current-context": "project-admin",
+                      "clusters": [{"name": "kwok", "cluster": {"server": self.server, "certificate-authority": self.ca_file}}],
+                      "users": [{"name": "project-admin", "user": {"token": token}}],
+                      "contexts": [{"name": "project-admin",
+                                    "context": {"cluster": "kwok", "user": "project-admin", "namespace": namespace}}]}
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(config, f)
+            self._project_admins[namespace] = path
+        return path
+
     def auth_env(self, verify_ssl: bool = True) -> dict[str, str | None]:
         """Environment for a run with credentials only from K8S_AUTH_* (AWX style).
 
@@ -295,8 +320,13 @@ class Cluster:
         args: list[str] | None = None,
         timeout: float = 900,
         collection: Path | None = None,
+        as_cluster_admin: bool = False,
     ) -> PlaybookResult:
         """Run ``.venv/bin/ansible-playbook`` from the repo root.
+
+        A run into a namespace of the ``rahti`` profile (``mlflow_namespace``) runs as that
+        project's admin, as a Rahti user does (``project_admin_kubeconfig``), unless
+        ``as_cluster_admin`` or ``env`` names the credentials (``KUBECONFIG``, ``K8S_AUTH_*``).
 
         ``playbook``: ``deploy.yml``, ``playbooks/deploy.yml`` or a path.
         ``extra_vars`` are handed over in a 0600 temp file (never on the command line).
@@ -329,6 +359,10 @@ class Cluster:
             cmd.append("--diff")
         cmd += list(args or [])
         run_env = self.base_env()
+        target = (extra_vars or {}).get("mlflow_namespace")
+        if (not as_cluster_admin and target in self._project_admins
+                and not any(k == "KUBECONFIG" or k.startswith("K8S_AUTH_") for k in env or {})):
+            run_env["KUBECONFIG"] = run_env["K8S_AUTH_KUBECONFIG"] = str(self.project_admin_kubeconfig(target))
         if root != REPO:
             run_env["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
             run_env["ANSIBLE_COLLECTIONS_PATH"] = str(root.parents[2])
@@ -462,6 +496,8 @@ class Cluster:
         objs[0]["metadata"].setdefault("labels", {}).update(labels or {})
         self.kubectl_run("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
         self._namespaces.append(name)
+        if profile == "rahti":
+            self._project_admins[name] = None
         # The controllers add a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap
         # to every new namespace; wait for them so before/after snapshots do not race them.
         # A new ResourceQuota refuses pods until kube-controller-manager has computed its
@@ -487,6 +523,9 @@ class Cluster:
         self.kubectl_run("delete", "namespace", name, "--ignore-not-found", f"--wait={str(wait).lower()}", check=False)
         if name in self._namespaces:
             self._namespaces.remove(name)
+        path = self._project_admins.pop(name, None)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
     def cleanup(self) -> None:
         for ns in list(self._namespaces):

@@ -10,6 +10,8 @@
 #   AppliedClusterResourceQuota CRD
 #                                derived from that module's ClusterResourceQuota CRD
 #                                (same schema, namespaced kind, status subresource)
+#   ServiceMonitor CRD           from the github.com/prometheus-operator/prometheus-operator
+#                                module (OpenShift's monitoring stack always serves it)
 #
 # Everything lands in $CSC_MLFLOW_CACHE (default ~/.cache/csc-mlflow) in folders
 # keyed by version; a warm run checks a few files and exits. Safe to run twice and
@@ -25,6 +27,7 @@ K8S_VERSION="v1.36.3"
 KWOK_VERSION="v0.8.0"
 # github.com/openshift/api publishes no tags for Go modules; pin a pseudo-version.
 OPENSHIFT_API_VERSION="v0.0.0-20260813212709-d4bb0b443cb8"
+PROMETHEUS_OPERATOR_VERSION="v0.85.0"
 
 CACHE="${CSC_MLFLOW_CACHE:-$HOME/.cache/csc-mlflow}"
 K8S_BIN="$CACHE/bin/kubernetes-$K8S_VERSION"
@@ -32,11 +35,12 @@ KWOK_BIN="$CACHE/bin/kwok-$KWOK_VERSION"
 CRD_DIR="$CACHE/crd/openshift-api-$OPENSHIFT_API_VERSION"
 ROUTE_CRD="$CRD_DIR/routes.crd.yaml"
 ACRQ_CRD="$CRD_DIR/appliedclusterresourcequotas.crd.yaml"
+SERVICEMONITOR_CRD="$CACHE/crd/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/servicemonitors.crd.yaml"
 K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 if [[ "${1:-}" == "--print-env" ]]; then
-  printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\nACRQ_CRD=%q\n' \
-    "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD" "$ACRQ_CRD"
+  printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\nACRQ_CRD=%q\nSERVICEMONITOR_CRD=%q\n' \
+    "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD" "$ACRQ_CRD" "$SERVICEMONITOR_CRD"
   exit 0
 fi
 
@@ -135,4 +139,19 @@ else
   chmod 0644 "$ACRQ_CRD"
 fi
 
-log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD, $ACRQ_CRD"
+# ---------------------------------------------------------------- monitoring CRD
+if [[ -s "$SERVICEMONITOR_CRD" ]]; then
+  log "ServiceMonitor CRD: cached in $(dirname "$SERVICEMONITOR_CRD")"
+else
+  log "fetching github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json \
+    "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  src="$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+  [[ -s "$src" ]] || { log "ServiceMonitor CRD not found at $src"; exit 1; }
+  mkdir -p "$(dirname "$SERVICEMONITOR_CRD")"
+  cp "$src" "$SERVICEMONITOR_CRD.tmp" && mv "$SERVICEMONITOR_CRD.tmp" "$SERVICEMONITOR_CRD"
+  chmod 0644 "$SERVICEMONITOR_CRD"
+fi
+
+log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD, $ACRQ_CRD, $SERVICEMONITOR_CRD"

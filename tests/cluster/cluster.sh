@@ -26,7 +26,10 @@
 #   * image contracts: pods whose images have no record in images/contracts.yml, or that
 #     would run a root image as root under runAsNonRoot, are refused (outside kube-system);
 #   * the AppliedClusterResourceQuota CRD and tests/cluster/standins.py: Route status as the
-#     router writes it (Admitted / HostAlreadyClaimed), ACRQ status mirrored from ResourceQuotas.
+#     router writes it (Admitted / HostAlreadyClaimed), ACRQ status mirrored from ResourceQuotas;
+#   * the ServiceMonitor CRD (OpenShift's monitoring stack always serves it), and the roles
+#     OpenShift gives a project's admin beyond Kubernetes' `admin` (openshift-roles.yaml):
+#     Routes and the project's quota, not ServiceMonitors (ClusterRole `monitoring-edit`).
 # The manifests are in tests/cluster/manifests/; per-namespace profiles (rahti, kubernetes)
 # are applied by tests/conftest.py (Cluster.fresh_namespace).
 set -euo pipefail
@@ -60,6 +63,7 @@ load_tools() {
   [[ -x "$KWOK_BIN/kwok" ]] || die "kwok missing: run tests/cluster/build.sh"
   [[ -s "$ROUTE_CRD" ]] || die "Route CRD missing: run tests/cluster/build.sh"
   [[ -s "${ACRQ_CRD:-}" ]] || die "AppliedClusterResourceQuota CRD missing: run tests/cluster/build.sh"
+  [[ -s "${SERVICEMONITOR_CRD:-}" ]] || die "ServiceMonitor CRD missing: run tests/cluster/build.sh"
   command -v etcd >/dev/null || die "etcd missing: run tests/cluster/build.sh"
 }
 
@@ -170,7 +174,7 @@ write_configs() {
 
 bootstrap_objects() {
   local f sep=""
-  for f in bootstrap.yaml route-defaults.yaml scc-restricted-v2.yaml image-contracts.yaml; do
+  for f in bootstrap.yaml openshift-roles.yaml route-defaults.yaml scc-restricted-v2.yaml image-contracts.yaml; do
     printf '%s' "$sep"
     render "$MANIFESTS/$f"
     sep=$'---\n'
@@ -312,9 +316,9 @@ cmd_up() {
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --server-address "127.0.0.1:$kwok_port" --node-ip 127.0.0.1 --cidr 10.244.0.0/16
 
-  kc apply --server-side -f "$ROUTE_CRD" -f "$ACRQ_CRD" >/dev/null
+  kc apply --server-side -f "$ROUTE_CRD" -f "$ACRQ_CRD" -f "$SERVICEMONITOR_CRD" >/dev/null
   kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io \
-    crd/appliedclusterresourcequotas.quota.openshift.io >/dev/null
+    crd/appliedclusterresourcequotas.quota.openshift.io crd/servicemonitors.monitoring.coreos.com >/dev/null
   start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
   bootstrap_objects | kc apply --server-side -f - >/dev/null
   wait_for 60 "the Route admission policy" route_probe
