@@ -103,7 +103,7 @@ class HeldHeads:
     def _accept(self):
         while True:
             try:
-                client, _ = self.server.accept()
+                client = self.server.accept()[0]
             except OSError:  # closed
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
