@@ -72,6 +72,12 @@ command -v go >/dev/null 2>&1 || { log "Go is required (go.dev/dl)"; exit 1; }
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export CGO_ENABLED=0
 
+# The folder of a Go module (module@version) in Go's module cache, downloaded if need be. Run
+# outside any module: the CRDs are files of the module, not packages to build.
+module_dir() {
+  (cd "$(mktemp -d)" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+}
+
 # ---------------------------------------------------------------- Kubernetes
 k8s_ok=1
 for t in "${K8S_TOOLS[@]}"; do [[ -x "$K8S_BIN/$t" ]] || k8s_ok=0; done
@@ -111,9 +117,7 @@ if [[ -s "$ROUTE_CRD" && -s "$ACRQ_CRD" ]]; then
   log "OpenShift CRDs: cached in $CRD_DIR"
 else
   log "fetching github.com/openshift/api@$OPENSHIFT_API_VERSION"
-  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json \
-    "github.com/openshift/api@$OPENSHIFT_API_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  dir="$(module_dir "github.com/openshift/api@$OPENSHIFT_API_VERSION")"
   src="$dir/route/v1/zz_generated.crd-manifests/routes.crd.yaml"
   [[ -s "$src" ]] || { log "Route CRD not found at $src"; exit 1; }
   mkdir -p "$CRD_DIR"
@@ -144,9 +148,7 @@ if [[ -s "$SERVICEMONITOR_CRD" ]]; then
   log "ServiceMonitor CRD: cached in $(dirname "$SERVICEMONITOR_CRD")"
 else
   log "fetching github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
-  dir="$(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go mod download -json \
-    "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  dir="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
   src="$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
   [[ -s "$src" ]] || { log "ServiceMonitor CRD not found at $src"; exit 1; }
   mkdir -p "$(dirname "$SERVICEMONITOR_CRD")"

@@ -20,7 +20,7 @@
 #     <name>-<namespace>.apps.kwok.test;
 #   * a default StorageClass `standard` served by kube-controller-manager's hostPath
 #     provisioner (PVCs bind, purge deletes the volumes);
-#   * one kwok node `kwok-node-0` that runs every pod: Running/Ready, Job pods Succeeded;
+#   * two kwok nodes `kwok-node-0` and `-1` that run every pod: Running/Ready, Job pods Succeeded;
 #   * what OpenShift's restricted-v2 SCC does to pods in namespaces with the
 #     openshift.io/sa.scc.* annotations (assign runAsUser/fsGroup, refuse IDs out of range);
 #   * image contracts: pods whose images have no record in images/contracts.yml, or that
@@ -332,10 +332,12 @@ cmd_up() {
   wait_for 60 "the stand-ins (router, cluster quota)" standins_ready
   wait_for 60 "the admin ServiceAccount token" token_ready
   (umask 077; kc -n kube-system get secret "$ADMIN_SA-token" -o jsonpath='{.data.token}' | base64 -d >"$STATE/token")
-  wait_for 60 "node kwok-node-0 Ready" kc wait --for condition=Ready --timeout 1s node/kwok-node-0
+  wait_for 60 "the kwok nodes Ready" kc wait --for condition=Ready --timeout 1s node/kwok-node-0 node/kwok-node-1
   # The apiserver taints every new node not-ready; the node lifecycle controller (disabled:
   # kwok sends no heartbeats we need) would lift it once Ready. Lift it here.
-  kc taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  for node in kwok-node-0 kwok-node-1; do
+    kc taint node "$node" node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  done
   wait_for 60 "ServiceAccount default/default" kc -n default get serviceaccount default
   for c in "${COMPONENTS[@]}"; do pid_alive "$c" || die "$c exited (see $LOGS/$c.log)"; done
   cat >"$STATE/env" <<EOF

@@ -49,6 +49,7 @@ PATHS = {
     "ResourceQuota": "/api/v1/namespaces/{ns}/resourcequotas",
     "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
     "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
+    "ServiceMonitor": "/apis/monitoring.coreos.com/v1/namespaces/{ns}/servicemonitors",
 }
 
 # Snapshot keys that move on their own while pods roll or get scheduled (the platform's quota

@@ -507,9 +507,10 @@ def test_undeploy_purge_removes_everything(cluster, st):
 
     def leftovers():
         snap = cluster.snapshot(ns)
-        # the platform's, and the project's own limits and quota (the `rahti` profile), stay
+        # the platform's, and the project's own limits, quota and admin (the `rahti` profile), stay
         system = ("Event/", "ConfigMap/kube-root-ca.crt", "ServiceAccount/default", "Endpoints/", "EndpointSlice/",
-                  "LimitRange/", "ResourceQuota/", "AppliedClusterResourceQuota/")
+                  "LimitRange/", "ResourceQuota/", "AppliedClusterResourceQuota/", "ServiceAccount/project-admin",
+                  "RoleBinding/admin")
         return sorted(k for k in snap if not k.startswith(system))
     wait_until(lambda: leftovers() == [], 60, what=f"namespace empty (left: {leftovers()})")
     # the volumes went too (reclaim policy Delete)

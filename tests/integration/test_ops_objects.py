@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployment import LABEL_KEYS, default_vars, get, image_contracts, rerun_changes_nothing, wait_until
+from deployment import (LABEL_KEYS, default_vars, diff, get, image_contracts, rerun_changes_nothing, summary_lines,
+                        wait_until)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -54,3 +55,47 @@ def test_gc_and_metrics_objects_fit_and_rerun_is_a_no_op(cluster, make_namespace
         assert get(cluster, kind, ns, name) is None, f"{kind}/{name} still there with gc and metrics off"
     assert get(cluster, "Service", ns, APP) is not None and get(cluster, "Route", ns, APP) is not None
     rerun_changes_nothing(cluster, ns, off)
+
+
+def test_a_servicemonitor_only_where_the_project_may_have_one(cluster, make_namespace):
+    """OpenShift always serves monitoring.coreos.com; a Rahti project's admin may not manage
+    ServiceMonitors until the platform binds ClusterRole monitoring-edit in the project."""
+    if cluster.profile != "rahti":
+        pytest.skip("the project admin's rights are the rahti profile's")
+    ns = make_namespace("it-smon")
+    v = default_vars(ns, APP, mlflow_metrics_enabled=True)
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "ServiceMonitor", ns) == []
+    assert get(cluster, "Service", ns, f"{APP}-metrics") is not None
+    line = next(s for s in summary_lines(r.stdout) if s.startswith("Metrics:"))
+    assert f"no ServiceMonitor: you may not manage ServiceMonitors in {ns}" in line and "monitoring-edit" in line, line
+
+    # The platform grants monitoring-edit: the next run adds the ServiceMonitor, and only it.
+    cluster.kubectl_run("-n", ns, "create", "rolebinding", "monitoring-edit", "--clusterrole=monitoring-edit",
+                        f"--serviceaccount={ns}:project-admin")
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    smon = get(cluster, "ServiceMonitor", ns, APP)
+    assert smon is not None, "no ServiceMonitor with monitoring-edit"
+    assert set(LABEL_KEYS) <= set(smon["metadata"]["labels"]), smon["metadata"]
+    svc = get(cluster, "Service", ns, f"{APP}-metrics")
+    selector = smon["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= svc["metadata"]["labels"].items(), (selector, svc["metadata"]["labels"])
+    assert [e["port"] for e in smon["spec"]["endpoints"]] == [p["name"] for p in svc["spec"]["ports"]] == ["metrics"]
+    assert f"ServiceMonitor {APP}" in next(s for s in summary_lines(r.stdout) if s.startswith("Metrics:"))
+    d = diff(before, cluster.snapshot(ns))
+    assert d["added"] == [f"ServiceMonitor/{APP}"] and d["removed"] == [] and d["changed"] == [], d
+    rerun_changes_nothing(cluster, ns, v)
+
+    # Metrics off: the ServiceMonitor goes with the Service; undeploy finds nothing left of it.
+    off = default_vars(ns, APP)
+    r = cluster.run_playbook("deploy.yml", off)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "ServiceMonitor", ns) == [] and get(cluster, "Service", ns, f"{APP}-metrics") is None
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0 and get(cluster, "ServiceMonitor", ns, APP) is not None, str(r)
+    r = cluster.run_playbook("undeploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert get(cluster, "ServiceMonitor", ns) == []

@@ -51,7 +51,10 @@ def test_two_replicas_are_ready_behind_a_pdb(cluster, ns):
     assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
     assert dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
     wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="two tracking replicas ready")
-    assert len(ready_tracking_pods(cluster, ns)) == 2
+    pods = ready_tracking_pods(cluster, ns)
+    assert len(pods) == 2
+    # the test cluster has two nodes: the scheduler spreads the replicas over them
+    assert len({p["spec"]["nodeName"] for p in pods}) == 2, [(p["metadata"]["name"], p["spec"]["nodeName"]) for p in pods]
     pdb = get(cluster, "PodDisruptionBudget", ns, APP)
     assert pdb is not None, "no PodDisruptionBudget"
     assert pdb["spec"]["minAvailable"] == 1

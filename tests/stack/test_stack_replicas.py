@@ -9,9 +9,13 @@ as the kubelet stops a pod on a rollout or drain); NGINX passes the requests to 
 
 from __future__ import annotations
 
+import copy
 import json
+import socket
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -83,3 +87,72 @@ def test_two_replicas_behind_one_upstream_lose_nothing_when_one_stops(replicas_s
     assert served(stack, stack.mlflow_port) > before[stack.mlflow_port]
     assert served(stack, second) == stopped_at
     wait_http(f"{stack.tracking_uri}/health", 10, ok=lambda c: c == 200)
+
+
+class HeldHeads:
+    """A TCP proxy on 127.0.0.1 to `port` that holds the answer to a connection's first request for
+    `delay` seconds when it is a HEAD: two clients that start together both see "no bucket" (404)
+    before either creates it."""
+
+    def __init__(self, port: int, delay: float):
+        self.target, self.delay = port, delay
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client = self.server.accept()[0]
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        first = client.recv(65536)
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        upstream.sendall(first)
+        hold = self.delay if first.startswith(b"HEAD ") else 0
+        threading.Thread(target=self._pump, args=(upstream, client, hold), daemon=True).start()
+        self._pump(client, upstream)
+
+    @staticmethod
+    def _pump(src, dst, hold=0.0):
+        try:
+            while data := src.recv(65536):
+                time.sleep(hold)
+                hold = 0
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+
+
+def test_both_replicas_creating_a_missing_bucket_at_once_succeed(replicas_stack):
+    """A new stack's two tracking pods run their ensure-bucket init containers together: both see
+    no bucket, both create it; the second must not fail (on the cluster its pod would restart)."""
+    stack = replicas_stack
+    spec = stack.deployed.pod_spec(APP)
+    init = next(c for c in spec["initContainers"] if c["name"] == "ensure-bucket")
+    held = HeldHeads(stack.minio.port, delay=2.0)
+    said = []
+    try:
+        for i in range(3):
+            c = copy.deepcopy(init)
+            c["env"] = [*(c.get("env") or []), {"name": "S3_BUCKET", "value": f"race-{i}"},
+                        {"name": "MLFLOW_S3_ENDPOINT_URL", "value": f"http://127.0.0.1:{held.port}"}]
+            with ThreadPoolExecutor(2) as pool:
+                runs = list(pool.map(lambda n, c=c, i=i: stack.run_container_once(spec, c, f"race-{i}-{n}"), (0, 1)))
+            assert [r.returncode for r in runs] == [0, 0], [(r.stdout, r.stderr[-3000:]) for r in runs]
+            said.append(sorted(r.stdout.strip().splitlines()[-1].removeprefix(f"bucket race-{i}: ") for r in runs))
+    finally:
+        held.close()
+    assert said == [["created", "created by another replica"]] * 3, said
