@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The csc.mlflow.needs_apply filter (documentation in needs_apply.yml)."""
+"""The csc.mlflow.needs_apply, rollout_targets and stack_plan filters (documentation in <name>.yml)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan, wait_targets
+from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan, stack_plan as _stack_plan, wait_targets
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
 
 
 def needs_apply(objects, live):
@@ -27,6 +28,14 @@ def rollout_targets(plan_objects, objects, live):
         raise AnsibleFilterError("rollout_targets: every object needs kind and metadata.name (%s)" % exc)
 
 
+def stack_plan(objects, live, apply_all=False, live_hosts=None):
+    """The rendered stack with what to apply, what to wait for and which Routes go first."""
+    try:
+        return _stack_plan(objects or [], live or {}, bool(apply_all), plain(live_hosts) or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("stack_plan: every object needs kind and metadata.name (%s)" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"needs_apply": needs_apply, "rollout_targets": rollout_targets}
+        return {"needs_apply": needs_apply, "rollout_targets": rollout_targets, "stack_plan": stack_plan}

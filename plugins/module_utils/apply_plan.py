@@ -101,3 +101,26 @@ def wait_targets(plan_objects, objects, live_index):
         and (("Route", o["metadata"]["name"]) in applied or not route_admitted(live_index.get("Route/" + o["metadata"]["name"])))
     ]
     return {"deployments": deployments, "routes": routes}
+
+
+def routes_first(objects, live_hosts):
+    """The Routes of `objects` whose host the platform must generate before the rest of the stack can
+    be rendered: no `spec.host` given and no host known from the live Route (`live_hosts`: name -> host)."""
+    return [
+        o["metadata"]["name"] for o in objects
+        if o.get("kind") == "Route" and not (o.get("spec") or {}).get("host") and not (live_hosts or {}).get(o["metadata"]["name"])
+    ]
+
+
+def stack_plan(objects, live_index, apply_all=False, live_hosts=None):
+    """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
+    (all of them when `apply_all`: an upgrade or a store switch changes live objects first);
+    `wait_for`, the Deployments and Routes to wait for once the plan is applied (see wait_targets);
+    `routes_first`, the Routes to apply before the rest (see routes_first); and `objects` itself."""
+    to_apply = list(objects) if apply_all else plan(objects, live_index)
+    return {
+        "objects": objects,
+        "plan": to_apply,
+        "wait_for": wait_targets(to_apply, objects, live_index),
+        "routes_first": routes_first(objects, live_hosts),
+    }

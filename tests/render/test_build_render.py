@@ -46,7 +46,7 @@ def test_requirements_pin_the_version_the_build_argument_names():
 
 
 def test_workloads_are_applied_only_after_the_build():
-    tasks = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "apply.yml").read_text())
+    tasks = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "apply_changes.yml").read_text())
     names = [t["name"] for t in tasks]
     assert names.index("Build the MLflow image first (OpenShift, mlflow_build_enabled)") < names.index("Apply the stack")
     build = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "tasks" / "build.yml").read_text())

@@ -115,3 +115,37 @@ def test_wait_targets_deployments_applied_and_routes_not_admitted():
     plan_objects = [objects[1], objects[5]]
     assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"]}
     assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": []}
+
+
+ROUTE = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "web"}, "spec": {"to": {"name": "web"}}}
+ADMITTED = {"ingress": [{"conditions": [{"type": "Admitted", "status": "True"}]}]}
+
+
+def test_stack_plan_of_an_unchanged_admitted_stack_has_nothing_to_do():
+    route = dict(ROUTE, spec=dict(ROUTE["spec"], host="web.example.org"))
+    live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP), "Route/web": live_of(route, status=ADMITTED)}
+    got = ap.stack_plan([CM, DEP, route], live)
+    assert got == {"objects": [CM, DEP, route], "plan": [], "wait_for": {"deployments": [], "routes": []},
+                   "routes_first": []}
+
+
+def test_stack_plan_applies_what_changed_and_waits_for_it():
+    live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP, **{"spec.replicas": 2})}
+    got = ap.stack_plan([CM, DEP], live)
+    assert got["plan"] == [DEP] and got["wait_for"] == {"deployments": ["web"], "routes": []}
+
+
+def test_stack_plan_apply_all_takes_every_object_even_unchanged_ones():
+    live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP)}
+    got = ap.stack_plan([CM, DEP], live, apply_all=True)
+    assert got["plan"] == [CM, DEP] and got["wait_for"]["deployments"] == ["web"]
+
+
+def test_routes_first_are_those_whose_host_nobody_knows_yet():
+    given = dict(ROUTE, metadata={"name": "given"}, spec=dict(ROUTE["spec"], host="given.example.org"))
+    generated = dict(ROUTE, metadata={"name": "generated"})
+    known = dict(ROUTE, metadata={"name": "known"})
+    objects = [CM, given, generated, known]
+    assert ap.routes_first(objects, {"known": "known-ns.apps.example.org", "generated": ""}) == ["generated"]
+    assert ap.stack_plan(objects, {}, live_hosts={"known": "k"})["routes_first"] == ["generated"]
+    assert ap.routes_first(objects, None) == ["generated", "known"]
