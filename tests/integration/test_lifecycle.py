@@ -445,12 +445,14 @@ def test_artifact_store_back_to_minio(cluster, st):
         ("deploy.yml", {"mlflow_route_whitelist": ["10.0.0.0/33"]}),
         ("deploy.yml", {"mlflow_route_whitelist": ["192.0.2.0/24", "not-an-ip"]}),
         ("deploy.yml", {"mlflow_route_whitelist": [], "mlflow_route_allow_all": False}),
+        ("deploy.yml", {"mlflow_minio_resources": "big"}),
+        ("deploy.yml", {"mlflow_tracking_replicas": "two"}),
         ("enable_models.yml", {"models_uri": ""}),
         ("enable_models.yml", {"mlflow_models_uri": "   "}),
         ("configure_artifact_store.yml", {"mlflow_artifact_store": "allas", "mlflow_s3_bucket": "b"}),
     ],
     ids=["app-name-underscore", "app-name-too-long", "cidr-prefix-33", "whitelist-garbage",
-         "empty-whitelist", "models-uri-empty", "models-uri-blank", "allas-without-keys"],
+         "empty-whitelist", "minio-spec-type", "tracking-spec-type", "models-uri-empty", "models-uri-blank", "allas-without-keys"],
 )
 def test_bad_input_fails_before_any_change(cluster, st, playbook, override):
     need_deployed(st)
