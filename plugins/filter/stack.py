@@ -15,7 +15,9 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, settings, stack_state
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
+from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path as _presigned_path
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
+from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_replicas as _tracking_replicas
 
 
 def _call(name, func, *args, **kwargs):
@@ -97,6 +99,14 @@ def artifact_store_input_problem(values=None, **kwargs):
                  **_params("artifact_store_input_problem", values, kwargs))
 
 
+def tracking_replicas(replicas, autoscale_max_replicas=0, current=0):
+    return _call("tracking_replicas", _tracking_replicas, replicas, autoscale_max_replicas, current)
+
+
+def presigned_path(enabled, artifact_mode, store, openshift, route_host=""):
+    return _call("presigned_path", _presigned_path, enabled, artifact_mode, store, openshift, route_host)
+
+
 def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
                     telemetry_enabled=False, metrics_dir=""):
     return _call("tracking_config", _tracking_config, store, artifact_mode, workers, enable_job_execution, tracking_host,
@@ -120,6 +130,8 @@ class FilterModule(object):
     def filters(self):
         return {
             "live_index": live_index,
+            "tracking_replicas": tracking_replicas,
+            "presigned_path": presigned_path,
             "stack_state": stack_state_filter,
             "route_hosts": route_hosts,
             "obsolete_objects": obsolete_objects,

@@ -164,8 +164,8 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
     if not _users_ok(users, models_user, min_password_length):
         errors.append(
             "mlflow_users needs at least one user, with unique names of letters, digits, '.', '_' or '-' (not '"
-            + text(models_user) + "', reserved for the Models pod); a given password must be non-empty and at least "
-            + text(min_password_length) + " characters"
+            + text(models_user) + "', reserved for the Models pod); a given password must be non-empty"
+            + ((" and at least " + text(min_password_length) + " characters") if to_int(min_password_length) > 0 else "")
         )
     hosts = {}
     if platform != "kubernetes":

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool
+from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool, to_int
 
 
 def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
@@ -62,3 +62,28 @@ def tracking_config(store, artifact_mode, workers, enable_job_execution, trackin
         cfg["AWS_REQUEST_CHECKSUM_CALCULATION"] = "when_required"
         cfg["AWS_RESPONSE_CHECKSUM_VALIDATION"] = "when_required"
     return cfg
+
+
+def tracking_replicas(replicas, autoscale_max_replicas=0, current=0):
+    """The replicas the tracking Deployment is applied with.
+
+    `replicas` (mlflow_tracking_replicas), unless an autoscaler may run more
+    (`autoscale_max_replicas` > `replicas`): then the count it chose, `current` (the live
+    Deployment's), kept between the two, so that a re-run neither undoes its choice nor leaves
+    the Deployment outside the new bounds.
+    """
+    count, most = to_int(replicas), to_int(autoscale_max_replicas)
+    if most <= count:
+        return count
+    return min(max(to_int(current), count), most)
+
+
+def presigned_path(enabled, artifact_mode, store, openshift, route_host=""):
+    """Whether the stack serves the public path for pre-signed transfers to the in-cluster MinIO.
+
+    Only for proxied artifacts (direct mode has clients talk to S3 themselves) on MinIO (another S3
+    store signs for its own public endpoint), and only with a public host: a Route on OpenShift, or
+    `route_host` (mlflow_presigned_route_host, an Ingress host) elsewhere. `store`: the store's name.
+    """
+    return (to_bool(enabled) and artifact_mode != "direct" and text(store) == "minio"
+            and (to_bool(openshift) or text(route_host) != ""))

@@ -156,6 +156,17 @@ def test_route_tls_and_whitelist(cluster, st):
     assert host == f"{a}-{ns}.{ROUTER_DOMAIN}", host
 
 
+def test_summary_names_the_hosts_the_platform_generated(cluster, st):
+    need_deployed(st)
+    ns, a = st.ns, APP
+    summary = " ".join(st.deploy.stdout.split())  # the callback folds long lines
+    tracking = get(cluster, "Route", ns, a)["spec"]["host"]
+    presigned = get(cluster, "Route", ns, f"{a}-presigned")["spec"]["host"]
+    assert f"export MLFLOW_TRACKING_URI=https://{tracking}" in summary, summary[-3000:]
+    assert f"Large artifacts: pre-signed transfers through https://{presigned} (MinIO, pre-signed requests only)" in summary, \
+        summary[-3000:]
+
+
 def test_models_off_and_empty_uri(cluster, st):
     need_deployed(st)
     cm = get(cluster, "ConfigMap", st.ns, "models-cfg")

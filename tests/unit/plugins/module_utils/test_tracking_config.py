@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path, tracking_config, tracking_replicas
 
 MINIO = {"store": "minio", "endpoint": "http://demo-minio:9000", "bucket": "default", "prefix": "",
          "checksum_when_required": False, "uri": "s3://default/"}
@@ -59,3 +61,27 @@ def test_metrics_only_when_asked_for():
     assert "MLFLOW_EXPOSE_PROMETHEUS" not in tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1")
     cfg = tracking_config(MINIO, "proxied", 2, False, "", "demo", "ns1", False, "/tmp/prometheus")
     assert cfg["MLFLOW_EXPOSE_PROMETHEUS"] == "/tmp/prometheus"
+
+
+@pytest.mark.parametrize("replicas, most, current, expected", [
+    (1, 0, 0, 1), (2, 0, 5, 2),            # no autoscaler: the replicas asked for, whatever runs now
+    (2, 2, 5, 2),                          # an autoscaler that may not run more is none
+    (1, 4, 0, 1), (1, 4, 3, 3),            # the count the autoscaler chose ...
+    (2, 4, 1, 2), (1, 4, 9, 4),            # ... kept between the bounds
+    ("2", "4", "3", 3),                    # as the variables come (strings)
+])
+def test_tracking_replicas_keep_the_autoscalers_choice_within_bounds(replicas, most, current, expected):
+    assert tracking_replicas(replicas, most, current) == expected
+
+
+@pytest.mark.parametrize("enabled, mode, store, openshift, host, expected", [
+    (True, "proxied", "minio", True, "", True),
+    (True, "proxied", "minio", False, "", False),               # Kubernetes without an Ingress host
+    (True, "proxied", "minio", False, "up.example.org", True),
+    ("true", "proxied", "minio", "True", "", True),
+    (False, "proxied", "minio", True, "", False),
+    (True, "direct", "minio", True, "", False),                 # clients talk to S3 themselves
+    (True, "proxied", "allas", True, "", False),                # signed for the public endpoint
+])
+def test_presigned_path_only_for_proxied_minio_with_a_public_host(enabled, mode, store, openshift, host, expected):
+    assert presigned_path(enabled, mode, store, openshift, host) is expected
