@@ -37,16 +37,8 @@ options:
     type: str
     default: auto
     choices: [auto, openshift, kubernetes]
-  kubeconfig:
-    description: Path to a kubeconfig (default C(K8S_AUTH_KUBECONFIG), then C(~/.kube/config)).
-    type: str
-  context:
-    description: Context of the kubeconfig (default C(K8S_AUTH_CONTEXT), then the current context).
-    type: str
-notes:
-  - Other connection options of C(kubernetes.core) (host, api_key, validate_certs, ...) are passed on.
-requirements:
-  - kubernetes >= 24.2.0 (Python library)
+extends_documentation_fragment:
+  - csc.mlflow.k8s_lookup
 """
 
 EXAMPLES = r"""
@@ -87,21 +79,12 @@ _raw:
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import api_message
+from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import ClientUnavailable, api_message, lookup_client
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import PLATFORMS, read_stack
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-
-    IMPORT_ERROR = None
-except ImportError as exc:  # kubernetes.core or the kubernetes library missing
-    IMPORT_ERROR = exc
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        if IMPORT_ERROR is not None:
-            raise AnsibleError("stack_read needs kubernetes.core and the kubernetes library: %s" % IMPORT_ERROR)
         namespace = kwargs.pop("namespace", None)
         label_selector = kwargs.pop("label_selector", None)
         platform = kwargs.pop("platform", "auto")
@@ -109,8 +92,9 @@ class LookupModule(LookupBase):
             raise AnsibleError("stack_read: namespace and label_selector are required")
         if platform not in PLATFORMS:
             raise AnsibleError("stack_read: platform must be one of %s, not %r" % (", ".join(PLATFORMS), platform))
-        connection = dict((k, v) for k, v in kwargs.items() if v is not None and v != "")
         try:
-            return [read_stack(get_api_client(**connection), namespace, label_selector, platform)]
+            return [read_stack(lookup_client(kwargs), namespace, label_selector, platform)]
+        except ClientUnavailable as exc:
+            raise AnsibleError("stack_read %s" % exc)
         except Exception as exc:  # pylint: disable=broad-except  # connection, TLS, authentication, RBAC
             raise AnsibleError("stack_read: could not read namespace %s: %s" % (namespace, api_message(exc)))
