@@ -9,13 +9,13 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan, stack_plan as _stack_plan, wait_targets
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
+from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 
 
 def needs_apply(objects, live):
     """The rendered objects an apply would change, and the Deployments that are not ready."""
     try:
-        return plan(objects, live or {})
+        return plan(plain(objects), plain(live) or {})
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError("needs_apply: every object needs kind and metadata.name (%s)" % exc)
 
@@ -23,7 +23,7 @@ def needs_apply(objects, live):
 def rollout_targets(plan_objects, objects, live):
     """The Deployments and Routes to wait for after applying plan_objects (see wait_targets)."""
     try:
-        return wait_targets(plan_objects or [], objects or [], live or {})
+        return wait_targets(plain(plan_objects) or [], plain(objects) or [], plain(live) or {})
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError("rollout_targets: every object needs kind and metadata.name (%s)" % exc)
 
@@ -31,7 +31,7 @@ def rollout_targets(plan_objects, objects, live):
 def stack_plan(objects, live, apply_all=False, live_hosts=None):
     """The rendered stack with what to apply, what to wait for and which Routes go first."""
     try:
-        return _stack_plan(objects or [], live or {}, bool(apply_all), plain(live_hosts) or {})
+        return _stack_plan(plain(objects) or [], plain(live) or {}, bool(apply_all), plain(live_hosts) or {})
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError("stack_plan: every object needs kind and metadata.name (%s)" % exc)
 

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, settings, stack_state
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import plain
+from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path as _presigned_path
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_replicas as _tracking_replicas

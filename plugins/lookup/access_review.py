@@ -28,16 +28,8 @@ options:
     description: The namespace the questions are about.
     type: str
     required: true
-  kubeconfig:
-    description: Path to a kubeconfig (default C(K8S_AUTH_KUBECONFIG), then C(~/.kube/config)).
-    type: str
-  context:
-    description: Context of the kubeconfig (default C(K8S_AUTH_CONTEXT), then the current context).
-    type: str
-notes:
-  - Other connection options of C(kubernetes.core) (host, api_key, validate_certs, ...) are passed on.
-requirements:
-  - kubernetes >= 24.2.0 (Python library)
+extends_documentation_fragment:
+  - csc.mlflow.k8s_lookup
 """
 
 EXAMPLES = r"""
@@ -59,20 +51,11 @@ from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
-from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import api_message
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-
-    IMPORT_ERROR = None
-except ImportError as exc:  # kubernetes.core or the kubernetes library missing
-    IMPORT_ERROR = exc
+from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import ClientUnavailable, api_message, lookup_client
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        if IMPORT_ERROR is not None:
-            raise AnsibleError("access_review needs kubernetes.core and the kubernetes library: %s" % IMPORT_ERROR)
         namespace = kwargs.pop("namespace", None)
         if not namespace:
             raise AnsibleError("access_review: namespace is required")
@@ -83,10 +66,11 @@ class LookupModule(LookupBase):
             raise AnsibleError("access_review: %s" % exc)
         if not bodies:
             return []
-        connection = dict((k, v) for k, v in kwargs.items() if v is not None and v != "")
         try:
-            client = get_api_client(**connection)
+            client = lookup_client(kwargs)
             reviews = client.resource("SelfSubjectAccessReview", "authorization.k8s.io/v1")
             return [review_allowed(client.create(reviews, body).to_dict()) for body in bodies]
+        except ClientUnavailable as exc:
+            raise AnsibleError("access_review %s" % exc)
         except Exception as exc:  # pylint: disable=broad-except  # connection, TLS, authentication
             raise AnsibleError("access_review: could not ask the API server: %s" % api_message(exc))

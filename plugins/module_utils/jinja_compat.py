@@ -86,24 +86,3 @@ def searches(pattern, value):
 def to_json(value, **kwargs):
     """Ansible's `| to_json` (json.dumps defaults: ', ' and ': ', ensure_ascii, key order kept)."""
     return json.dumps(value, **kwargs)
-
-
-def plain(value):
-    """A deep copy made of dict, list, str, int, float, bool and None.
-
-    Ansible 2.19 hands filters lazy containers (items templated on access) and tagged values;
-    reading every item through the container's own methods resolves them.
-    """
-    if isinstance(value, Mapping):
-        return dict((plain(k), plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value

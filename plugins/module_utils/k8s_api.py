@@ -17,3 +17,17 @@ def api_message(exc):
         except Exception:  # pylint: disable=broad-except
             pass
     return str(exc)
+
+
+class ClientUnavailable(Exception):
+    """kubernetes.core or the kubernetes library is not installed."""
+
+
+def lookup_client(options):
+    """A kubernetes.core client (``get_api_client``) from a lookup's connection options (``kubeconfig``,
+    ``context``, ``host``, ...; empty ones left out so that ``K8S_AUTH_*`` and the kubeconfig apply)."""
+    try:
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    except ImportError as exc:
+        raise ClientUnavailable("needs kubernetes.core and the kubernetes library: %s" % exc)
+    return get_api_client(**dict((k, v) for k, v in options.items() if v is not None and v != ""))

@@ -106,6 +106,9 @@ class Reader(object):
         return evaluate(deployments, routes, **lists)
 
 
+POLL_RAMP = (0.25, 0.5, 1.0)
+
+
 def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
     """Poll until all is ready, something failed (for ``settle`` s) or ``timeout`` passed; -> (result, msg)."""
     deployments = _unique(params.get("deployments"))
@@ -152,7 +155,9 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
             break
         if elapsed >= timeout:
             break
-        sleep(max(0.0, min(poll, timeout - elapsed)))
+        # The first two waits are a quarter and half of `poll`: most rollouts that are already under way
+        # finish within the first second, and a full poll would be spent waiting for nothing.
+        sleep(max(0.0, min(poll * POLL_RAMP[min(polls, len(POLL_RAMP)) - 1], timeout - elapsed)))
     elapsed = clock() - start
     result = dict(
         changed=False,

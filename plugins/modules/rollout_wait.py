@@ -55,7 +55,7 @@ options:
     type: int
     default: 600
   poll:
-    description: Seconds between two polls.
+    description: Seconds between two polls (the first two waits are a quarter and a half of it).
     type: float
     default: 1
   settle:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import UserDict
 
 import pytest
 
@@ -50,16 +49,3 @@ def test_match_and_search_read_values_as_text():
 
 def test_to_json_is_ansibles_to_json():
     assert jc.to_json({"b": "ü", "a": [1, None]}) == '{"b": "\\u00fc", "a": [1, null]}'
-
-
-def test_plain_copies_through_the_containers_own_methods():
-    class Lazy(UserDict):
-        def items(self):
-            return [(k, v.upper()) for k, v in self.data.items()]
-
-    class Tagged(str):
-        pass
-
-    out = jc.plain({"x": Lazy({"k": "v"}), "l": (1, Tagged("t"), [2.5, None, True])})
-    assert out == {"x": {"k": "V"}, "l": [1, "t", [2.5, None, True]]}
-    assert out["l"][1].__class__ is str and out["x"].__class__ is dict

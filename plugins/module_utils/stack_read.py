@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""One read of the cluster before anything changes: the platform, the stack's objects, the namespace's limits.
+
+Behind the csc.mlflow.stack_read lookup (roles/mlflow/tasks/state.yml). The decisions (what the API groups
+say about the platform, which kinds to list) are pure functions; ``read_stack`` makes the calls with one
+client of kubernetes.core (``get_api_client``), each API group and list asked once.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
+from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import index_live
+
+PLATFORMS = ("auto", "openshift", "kubernetes")
+
+# (apiVersion, kind) of what the stack may own, on every platform.
+STACK_KINDS = (
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("apps/v1", "Deployment"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Service"),
+    ("v1", "PersistentVolumeClaim"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+)
+ROUTE = ("route.openshift.io/v1", "Route")
+INGRESS = ("networking.k8s.io/v1", "Ingress")
+SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
+APPLIED_CLUSTER_QUOTA = ("quota.openshift.io/v1", "AppliedClusterResourceQuota")
+
+# What managing the stack's ServiceMonitor takes: a project admin on OpenShift needs ClusterRole
+# monitoring-edit for it, although the API is always served there.
+SERVICE_MONITOR_QUESTIONS = tuple(
+    "%s servicemonitors.monitoring.coreos.com" % verb for verb in ("list", "create", "patch", "delete"))
+
+
+def platform_facts(requested, api_groups):
+    """What the platform offers, from ``mlflow_platform`` and the API groups the server serves.
+
+    ``api_groups`` is None when they were not asked for (``mlflow_platform: kubernetes``).
+    """
+    if requested not in PLATFORMS:
+        raise ValueError("platform %r: not one of %s" % (requested, ", ".join(PLATFORMS)))
+    groups = set(api_groups or ())
+    return {
+        "openshift": requested == "openshift" or (requested == "auto" and "route.openshift.io" in groups),
+        "has_builds": "build.openshift.io" in groups,
+        "has_monitoring_api": "monitoring.coreos.com" in groups,
+        "has_quota_api": "quota.openshift.io" in groups,
+    }
+
+
+def stack_kinds(openshift, may_monitor):
+    """The (apiVersion, kind) pairs listed by label: Routes on OpenShift, else Ingresses; ServiceMonitors when
+    the caller may manage them."""
+    return list(STACK_KINDS) + [ROUTE if openshift else INGRESS] + ([SERVICE_MONITOR] if may_monitor else [])
+
+
+def read_stack(client, namespace, label_selector, platform="auto"):
+    """Read the platform, the stack's objects (by label) and the namespace's LimitRanges and quotas.
+
+    ``client`` is a kubernetes.core client (``get_api_client``). Returns ``openshift``, ``has_builds``,
+    ``has_monitoring_api``, ``may_monitor``, ``limits`` ({'limit_ranges', 'quotas'}: lists of objects) and
+    ``live`` (the stack's objects indexed by "Kind/name", ``stack_state.index_live``: Secrets decoded).
+    """
+    api_groups = list(client.resources.api_groups) if platform != "kubernetes" else None
+    facts = platform_facts(platform, api_groups)
+
+    def items(kind, api_version, selector=None):
+        return client.get(client.resource(kind, api_version), namespace=namespace,
+                          label_selector=selector).to_dict().get("items") or []
+
+    may_monitor = False
+    if facts["has_monitoring_api"]:
+        reviews = client.resource("SelfSubjectAccessReview", "authorization.k8s.io/v1")
+        may_monitor = all(review_allowed(client.create(reviews, review_body(question, namespace)).to_dict())
+                          for question in SERVICE_MONITOR_QUESTIONS)
+    live = []
+    for api_version, kind in stack_kinds(facts["openshift"], may_monitor):
+        live.extend(items(kind, api_version, label_selector))
+    quotas = items("ResourceQuota", "v1")
+    if facts["has_quota_api"]:
+        quotas.extend(items(APPLIED_CLUSTER_QUOTA[1], APPLIED_CLUSTER_QUOTA[0]))
+    return {
+        "openshift": facts["openshift"],
+        "has_builds": facts["has_builds"],
+        "has_monitoring_api": facts["has_monitoring_api"],
+        "may_monitor": may_monitor,
+        "limits": {"limit_ranges": items("LimitRange", "v1"), "quotas": quotas},
+        "live": index_live(live),
+    }
