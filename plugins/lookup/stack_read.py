@@ -19,7 +19,11 @@ description:
     HorizontalPodAutoscalers, Routes on OpenShift or else Ingresses, ServiceMonitors when allowed) and
     the namespace's LimitRanges and quotas (also AppliedClusterResourceQuotas on OpenShift).
     Nothing is written to the cluster.
-  - Connects like C(kubernetes.core.k8s) lookups do (kubeconfig, context or C(K8S_AUTH_*)).
+  - Connects like C(kubernetes.core.k8s) lookups do (kubeconfig, context or C(K8S_AUTH_*)). When the
+    connection is one kubeconfig's token or client certificate, it asks over a plain HTTPS connection
+    with that kubeconfig's CA (importing the C(kubernetes) client takes longer than the read); anything
+    else (in-cluster, C(K8S_AUTH_HOST)/C(K8S_AUTH_API_KEY), exec plugins, proxies, ...) goes through
+    the C(kubernetes) client.
   - The result holds the stack's Secrets decoded, so use it in a task with C(no_log).
 options:
   namespace:
@@ -37,6 +41,12 @@ options:
     type: str
     default: auto
     choices: [auto, openshift, kubernetes]
+  names:
+    description: The role's object names (C(_mlflow_names)); with them the result holds C(state) too.
+    type: dict
+  version_annotation:
+    description: The annotation with the deployed MLflow version (with O(names)).
+    type: str
 extends_documentation_fragment:
   - csc.mlflow.k8s_lookup
 """
@@ -74,6 +84,9 @@ _raw:
     live:
       description: The stack's objects keyed by C(Kind/name), Secrets decoded (filter csc.mlflow.live_index).
       type: dict
+    state:
+      description: The current settings of the stack (filter csc.mlflow.stack_state), with O(names).
+      type: dict
 """
 
 from ansible.errors import AnsibleError
@@ -81,6 +94,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import ClientUnavailable, api_message, lookup_client
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import PLATFORMS, read_stack
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_reader import DynamicReader, kubeconfig_reader
 
 
 class LookupModule(LookupBase):
@@ -88,13 +102,20 @@ class LookupModule(LookupBase):
         namespace = kwargs.pop("namespace", None)
         label_selector = kwargs.pop("label_selector", None)
         platform = kwargs.pop("platform", "auto")
+        names = kwargs.pop("names", None)
+        version_annotation = kwargs.pop("version_annotation", None)
         if not namespace or not label_selector:
             raise AnsibleError("stack_read: namespace and label_selector are required")
         if platform not in PLATFORMS:
             raise AnsibleError("stack_read: platform must be one of %s, not %r" % (", ".join(PLATFORMS), platform))
+        api = None
         try:
-            return [read_stack(lookup_client(kwargs), namespace, label_selector, platform)]
+            api = kubeconfig_reader(kwargs) or DynamicReader(lookup_client(kwargs))
+            return [read_stack(api, namespace, label_selector, platform, names, version_annotation)]
         except ClientUnavailable as exc:
             raise AnsibleError("stack_read %s" % exc)
         except Exception as exc:  # pylint: disable=broad-except  # connection, TLS, authentication, RBAC
             raise AnsibleError("stack_read: could not read namespace %s: %s" % (namespace, api_message(exc)))
+        finally:
+            if api is not None:
+                api.close()

@@ -5,7 +5,7 @@
 
 Behind the csc.mlflow.stack_read lookup (roles/mlflow/tasks/state.yml). The decisions (what the API groups
 say about the platform, which kinds to list) are pure functions; ``read_stack`` makes the calls with one
-client of kubernetes.core (``get_api_client``), each API group and list asked once.
+client, each API group and list asked once.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import index_live
+from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import current_state, index_live
 
 PLATFORMS = ("auto", "openshift", "kubernetes")
 
@@ -62,36 +62,37 @@ def stack_kinds(openshift, may_monitor):
     return list(STACK_KINDS) + [ROUTE if openshift else INGRESS] + ([SERVICE_MONITOR] if may_monitor else [])
 
 
-def read_stack(client, namespace, label_selector, platform="auto"):
+def read_stack(api, namespace, label_selector, platform="auto", names=None, version_annotation=None):
     """Read the platform, the stack's objects (by label) and the namespace's LimitRanges and quotas.
 
-    ``client`` is a kubernetes.core client (``get_api_client``). Returns ``openshift``, ``has_builds``,
-    ``has_monitoring_api``, ``may_monitor``, ``limits`` ({'limit_ranges', 'quotas'}: lists of objects) and
-    ``live`` (the stack's objects indexed by "Kind/name", ``stack_state.index_live``: Secrets decoded).
+    ``api`` answers ``api_groups()``, ``items(api_version, kind, namespace, label_selector)`` and
+    ``create(api_version, kind, body)`` (plugin_utils/kubeconfig_reader.py: a plain HTTPS client, or
+    kubernetes.core's). Returns ``openshift``, ``has_builds``, ``has_monitoring_api``, ``may_monitor``,
+    ``limits`` ({'limit_ranges', 'quotas'}: lists of objects), ``live`` (the stack's objects indexed by
+    "Kind/name", ``stack_state.index_live``: Secrets decoded) and, given the role's ``names`` and
+    ``version_annotation``, ``state`` (``stack_state.current_state``).
     """
-    api_groups = list(client.resources.api_groups) if platform != "kubernetes" else None
-    facts = platform_facts(platform, api_groups)
-
-    def items(kind, api_version, selector=None):
-        return client.get(client.resource(kind, api_version), namespace=namespace,
-                          label_selector=selector).to_dict().get("items") or []
-
+    facts = platform_facts(platform, api.api_groups() if platform != "kubernetes" else None)
     may_monitor = False
     if facts["has_monitoring_api"]:
-        reviews = client.resource("SelfSubjectAccessReview", "authorization.k8s.io/v1")
-        may_monitor = all(review_allowed(client.create(reviews, review_body(question, namespace)).to_dict())
+        may_monitor = all(review_allowed(api.create("authorization.k8s.io/v1", "SelfSubjectAccessReview",
+                                                    review_body(question, namespace)))
                           for question in SERVICE_MONITOR_QUESTIONS)
-    live = []
+    objects = []
     for api_version, kind in stack_kinds(facts["openshift"], may_monitor):
-        live.extend(items(kind, api_version, label_selector))
-    quotas = items("ResourceQuota", "v1")
+        objects.extend(api.items(api_version, kind, namespace, label_selector))
+    quotas = api.items("v1", "ResourceQuota", namespace)
     if facts["has_quota_api"]:
-        quotas.extend(items(APPLIED_CLUSTER_QUOTA[1], APPLIED_CLUSTER_QUOTA[0]))
-    return {
+        quotas.extend(api.items(APPLIED_CLUSTER_QUOTA[0], APPLIED_CLUSTER_QUOTA[1], namespace))
+    live = index_live(objects)
+    result = {
         "openshift": facts["openshift"],
         "has_builds": facts["has_builds"],
         "has_monitoring_api": facts["has_monitoring_api"],
         "may_monitor": may_monitor,
-        "limits": {"limit_ranges": items("LimitRange", "v1"), "quotas": quotas},
-        "live": index_live(live),
+        "limits": {"limit_ranges": api.items("v1", "LimitRange", namespace), "quotas": quotas},
+        "live": live,
     }
+    if names is not None:
+        result["state"] = current_state(live, names, version_annotation)
+    return result
