@@ -1,6 +1,6 @@
 """kubeconfig_reader: which connections the plain HTTPS client makes itself (exactly as kubernetes.core would)
 and which it leaves to kubernetes.core; the paths and list items it works with. The reads themselves are
-compared with kubernetes.core's against the test cluster (tests/integration/test_stack_read.py)."""
+compared with kubernetes.core's against the test cluster (tests/integration/test_read_clients.py)."""
 
 import base64
 
