@@ -116,7 +116,9 @@ def simple_connection(config, context, base_dir):
         conn = {
             "server": server.rstrip("/"),
             "verify": not cluster.get("insecure-skip-tls-verify"),
-            "ca_file": _file(base_dir, cluster["certificate-authority"]) if cluster.get("certificate-authority") else None,
+            # As the kubernetes client: the data, when given, instead of the file (never both trusted).
+            "ca_file": _file(base_dir, cluster["certificate-authority"])
+            if cluster.get("certificate-authority") and not cluster.get("certificate-authority-data") else None,
             "ca_data": base64.b64decode(cluster["certificate-authority-data"]).decode("ascii")
             if cluster.get("certificate-authority-data") else None,
             "token": token,

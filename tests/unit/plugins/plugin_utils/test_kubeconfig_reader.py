@@ -77,6 +77,10 @@ def test_verification_is_off_only_when_the_kubeconfig_says_so():
     assert conn["verify"] is False and conn["ca_data"] is None
     conn = simple_connection(config(cluster={"server": "https://h", "certificate-authority": "ca.crt"}), None, "/k")
     assert conn["verify"] is True and conn["ca_file"] == "/k/ca.crt"
+    # the data wins over the file, as in the kubernetes client: only one CA is trusted
+    conn = simple_connection(config(cluster={"server": "https://h", "certificate-authority": "ca.crt",
+                                             "certificate-authority-data": b64("CA")}), None, "/k")
+    assert (conn["ca_file"], conn["ca_data"]) == (None, "CA")
 
 
 @pytest.mark.parametrize("cluster, user", [
