@@ -94,7 +94,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import ClientUnavailable, api_message, lookup_client
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import PLATFORMS, read_stack
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_reader import DynamicReader, kubeconfig_reader
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import DynamicReader, kubeconfig_client
 
 
 class LookupModule(LookupBase):
@@ -110,7 +110,7 @@ class LookupModule(LookupBase):
             raise AnsibleError("stack_read: platform must be one of %s, not %r" % (", ".join(PLATFORMS), platform))
         api = None
         try:
-            api = kubeconfig_reader(kwargs) or DynamicReader(lookup_client(kwargs))
+            api = kubeconfig_client(kwargs) or DynamicReader(lookup_client(kwargs))
             return [read_stack(api, namespace, label_selector, platform, names, version_annotation)]
         except ClientUnavailable as exc:
             raise AnsibleError("stack_read %s" % exc)

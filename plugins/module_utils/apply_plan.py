@@ -112,11 +112,26 @@ def routes_first(objects, live_hosts):
     ]
 
 
-def stack_plan(objects, live_index, apply_all=False, live_hosts=None):
+def applied_objects(applied_result):
+    """The objects the API server returned to an apply task (kubernetes.core.k8s or csc.mlflow.stack_apply:
+    with several definitions `result.results[*].result`, with one `result`); none when it was skipped."""
+    if not isinstance(applied_result, Mapping) or applied_result.get("skipped"):
+        return []
+    res = applied_result.get("result")
+    items = res.get("results") if isinstance(res, Mapping) and "results" in res else [{"result": res}]
+    return [item["result"] if isinstance(item, Mapping) and "result" in item else item for item in items]
+
+
+def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=None):
     """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
     (all of them when `apply_all`: an upgrade or a store switch changes live objects first);
     `wait_for`, the Deployments and Routes to wait for once the plan is applied (see wait_targets);
-    `routes_first`, the Routes to apply before the rest (see routes_first); and `objects` itself."""
+    `routes_first`, the Routes to apply before the rest (see routes_first); and `objects` itself.
+    `applied`: the result of an apply earlier in the run (the Routes applied first), whose objects
+    are live now."""
+    live_index = dict(live_index)
+    for obj in applied_objects(applied):
+        live_index["%s/%s" % (obj["kind"], obj["metadata"]["name"])] = obj
     to_apply = list(objects) if apply_all else plan(objects, live_index)
     return {
         "objects": objects,

@@ -66,7 +66,7 @@ def read_stack(api, namespace, label_selector, platform="auto", names=None, vers
     """Read the platform, the stack's objects (by label) and the namespace's LimitRanges and quotas.
 
     ``api`` answers ``api_groups()``, ``items(api_version, kind, namespace, label_selector)`` and
-    ``create(api_version, kind, body)`` (plugin_utils/kubeconfig_reader.py: a plain HTTPS client, or
+    ``create(api_version, kind, body)`` (plugin_utils/kubeconfig_client.py: a plain HTTPS client, or
     kubernetes.core's). Returns ``openshift``, ``has_builds``, ``has_monitoring_api``, ``may_monitor``,
     ``limits`` ({'limit_ranges', 'quotas'}: lists of objects), ``live`` (the stack's objects indexed by
     "Kind/name", ``stack_state.index_live``: Secrets decoded) and, given the role's ``names`` and

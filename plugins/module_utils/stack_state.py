@@ -14,6 +14,7 @@ __metaclass__ = type
 import base64
 from collections.abc import Mapping
 
+from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import applied_objects
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import default_true, lookup, mapping, text
 
 # Server bookkeeping: nothing compares against it, and every copy of the index would carry it.
@@ -85,15 +86,7 @@ def current_state(live, names, version_annotation):
 
 
 def _applied_hosts(applied_result):
-    if not isinstance(applied_result, Mapping) or applied_result.get("skipped"):
-        return {}
-    res = applied_result.get("result")
-    items = res.get("results") if isinstance(res, Mapping) and "results" in res else [{"result": res}]
-    hosts = {}
-    for item in items:
-        obj = item["result"] if isinstance(item, Mapping) and "result" in item else item
-        hosts[obj["metadata"]["name"]] = mapping(obj.get("spec")).get("host", "")
-    return hosts
+    return dict((obj["metadata"]["name"], mapping(obj.get("spec")).get("host", "")) for obj in applied_objects(applied_result))
 
 
 def route_hosts(given, live_hosts, applied_result, names):

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".ansible" / "colle
 
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import lookup_client
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import read_stack
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_reader import (
-    DynamicReader, KubeconfigReader, kubeconfig_reader)
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import (
+    DynamicReader, KubeconfigClient, kubeconfig_client)
 
 SELECTOR = "app.kubernetes.io/instance=rd,app.kubernetes.io/part-of=mlflow"
 NAMES = {"tracking": "rd", "models": "rd-models", "postgresql": "rd-postgresql", "database": "rd-database",
@@ -42,8 +42,8 @@ def objects(ns):
 
 
 def both_reads(kubeconfig, ns):
-    fast = kubeconfig_reader({"kubeconfig": str(kubeconfig)})
-    assert isinstance(fast, KubeconfigReader)  # the plain client is what the lookup uses for this kubeconfig
+    fast = kubeconfig_client({"kubeconfig": str(kubeconfig)})
+    assert isinstance(fast, KubeconfigClient)  # the plain client is what the lookup uses for this kubeconfig
     try:
         plain = read_stack(fast, ns, SELECTOR, "auto", NAMES, "csc.mlflow/mlflow-version")
     finally:
@@ -71,17 +71,17 @@ def test_a_server_the_kubeconfig_ca_did_not_sign_is_refused(cluster, tmp_path):
         entry["cluster"]["certificate-authority"] = certifi.where()
     wrong_ca = tmp_path / "wrong-ca.kubeconfig"
     wrong_ca.write_text(json.dumps(config))
-    reader = kubeconfig_reader({"kubeconfig": str(wrong_ca)})
+    reader = kubeconfig_client({"kubeconfig": str(wrong_ca)})
     with pytest.raises(ssl.SSLCertVerificationError):
         reader.api_groups()
     for entry in config["clusters"]:
         entry["cluster"].pop("certificate-authority")
         entry["cluster"]["insecure-skip-tls-verify"] = True
     wrong_ca.write_text(json.dumps(config))
-    assert "apps" in kubeconfig_reader({"kubeconfig": str(wrong_ca)}).api_groups()
+    assert "apps" in kubeconfig_client({"kubeconfig": str(wrong_ca)}).api_groups()
 
 
 def test_an_api_error_carries_the_servers_message(cluster, namespace):
-    reader = kubeconfig_reader({"kubeconfig": str(cluster.project_admin_kubeconfig(namespace))})
+    reader = kubeconfig_client({"kubeconfig": str(cluster.project_admin_kubeconfig(namespace))})
     with pytest.raises(Exception, match="403 Forbidden: .*cannot list resource \"secrets\".*kube-system"):
         reader.items("v1", "Secret", "kube-system")

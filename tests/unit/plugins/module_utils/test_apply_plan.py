@@ -149,3 +149,17 @@ def test_routes_first_are_those_whose_host_nobody_knows_yet():
     assert ap.routes_first(objects, {"known": "known-ns.apps.example.org", "generated": ""}) == ["generated"]
     assert ap.stack_plan(objects, {}, live_hosts={"known": "k"})["routes_first"] == ["generated"]
     assert ap.routes_first(objects, None) == ["generated", "known"]
+
+
+def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
+    route = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "web"},
+             "spec": {"to": {"kind": "Service", "name": "web"}}}
+    created = dict(live_of(route), spec=dict(route["spec"], host="web-ns.apps.example"))
+    applied = {"changed": True, "method": "apply", "result": created}
+    stack = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
+                          applied=applied)
+    assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"]}  # not admitted yet
+    # rendered otherwise since: applied again
+    changed = dict(route, spec=dict(route["spec"], port={"targetPort": "http"}))
+    assert ap.stack_plan([changed], {}, applied=applied)["plan"] == [changed]
+    assert ap.stack_plan([route], {}, applied={"skipped": True})["plan"] == [route]

@@ -1,4 +1,4 @@
-"""kubeconfig_reader: which connections the plain HTTPS client makes itself (exactly as kubernetes.core would)
+"""kubeconfig_client: which connections the plain HTTPS client makes itself (exactly as kubernetes.core would)
 and which it leaves to kubernetes.core; the paths and list items it works with. The reads themselves are
 compared with kubernetes.core's against the test cluster (tests/integration/test_read_clients.py)."""
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_reader import (
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import (
     kubeconfig_path, list_items, list_path, simple_connection)
 
 HOME = "/home/u"

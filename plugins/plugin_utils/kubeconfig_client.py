@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""A read-only API client for the stack read, for the common kubeconfigs: a token or a client certificate.
+"""A plain API client for the stack read and the direct applies, for the common kubeconfigs: a token or a
+client certificate.
 
 Importing the ``kubernetes`` client takes ~0.5 s (its package imports ~770 model modules), more than the
-dozen requests of the read. ``simple_connection`` says whether a plain HTTPS connection (Python's ``ssl``
-with the kubeconfig's CA, or none when it says ``insecure-skip-tls-verify``) connects exactly as
-kubernetes.core would: the same kubeconfig, context, server, CA and credentials. Anything else (in-cluster
-service accounts, ``K8S_AUTH_*`` connection settings other than the kubeconfig and context, ``exec`` and
-``auth-provider`` plugins, basic auth, impersonation, proxies, several kubeconfig files) gives None and
-the caller uses kubernetes.core.
+dozen requests of the read, and each ``kubernetes.core.k8s`` task pays it again in its own process.
+``simple_connection`` says whether a plain HTTPS connection (Python's ``ssl`` with the kubeconfig's CA,
+or none when it says ``insecure-skip-tls-verify``) connects exactly as kubernetes.core would: the same
+kubeconfig, context, server, CA and credentials. Anything else (in-cluster service accounts, ``K8S_AUTH_*``
+connection settings other than the kubeconfig and context, ``exec`` and ``auth-provider`` plugins, basic
+auth, impersonation, proxies, several kubeconfig files) gives None and the caller uses kubernetes.core.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,7 +40,7 @@ CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data",
 USER_KEYS = {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
              "client-key-data", "extensions"}
 
-# Resource names (plurals) of the kinds the stack read asks for.
+# Resource names (plurals) of the kinds the stack read asks for and the stack applies.
 PLURALS = {
     "Secret": "secrets", "ConfigMap": "configmaps", "Deployment": "deployments", "CronJob": "cronjobs",
     "Service": "services", "PersistentVolumeClaim": "persistentvolumeclaims", "NetworkPolicy": "networkpolicies",
@@ -48,7 +49,9 @@ PLURALS = {
     "ResourceQuota": "resourcequotas", "LimitRange": "limitranges",
     "AppliedClusterResourceQuota": "appliedclusterresourcequotas",
     "SelfSubjectAccessReview": "selfsubjectaccessreviews",
+    "Job": "jobs", "ImageStream": "imagestreams", "BuildConfig": "buildconfigs",
 }
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 def kubeconfig_path(options, environ, home):
@@ -143,6 +146,11 @@ def list_path(api_version, kind, namespace):
     return base + where + "/" + PLURALS[kind]
 
 
+def object_path(api_version, kind, namespace, name):
+    """The URL path of the object ``name`` of ``kind`` in ``namespace``."""
+    return list_path(api_version, kind, namespace) + "/" + quote(name, safe="")
+
+
 def list_items(answer):
     """The items of a list answer, each with its kind and apiVersion (the API leaves them out of list items;
     the kubernetes client's dynamic client adds them, and the live index needs the kind)."""
@@ -157,11 +165,13 @@ def list_items(answer):
 
 
 class ApiError(Exception):
-    """The API server answered with an error status."""
+    """The API server answered with an error status (``status_reason``: the Status' reason, e.g. AlreadyExists)."""
 
-    def __init__(self, status, reason, message):
+    def __init__(self, status, reason, message, status_reason=""):
         super(ApiError, self).__init__("%s %s: %s" % (status, reason, message))
         self.status = status
+        self.message = message
+        self.status_reason = status_reason
 
 
 def _ssl_context(conn):
@@ -189,8 +199,8 @@ def _ssl_context(conn):
     return context
 
 
-class KubeconfigReader(object):
-    """GET and POST on one kept-alive HTTPS connection, JSON in and out (``simple_connection``'s settings)."""
+class KubeconfigClient(object):
+    """Requests on one kept-alive HTTPS connection, JSON in and out (``simple_connection``'s settings)."""
 
     def __init__(self, conn, timeout=60):
         url = urlsplit(conn["server"])
@@ -203,23 +213,25 @@ class KubeconfigReader(object):
     def close(self):
         self._connection.close()
 
-    def request(self, method, path, query=None, body=None):
+    def request(self, method, path, query=None, body=None, content_type="application/json"):
         if query:
             path += "?" + "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in sorted(query.items()) if v)
         headers = dict(self._headers)
         payload = None
         if body is not None:
-            payload = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode("utf-8")  # JSON is YAML too (server-side apply)
+            headers["Content-Type"] = content_type
         self._connection.request(method, self._prefix + path, body=payload, headers=headers)
         response = self._connection.getresponse()
         data = response.read()
         if response.status >= 400:
+            status_reason = ""
             try:
-                message = json.loads(data.decode("utf-8")).get("message") or ""
+                answer = json.loads(data.decode("utf-8"))
+                message, status_reason = answer.get("message") or "", answer.get("reason") or ""
             except ValueError:
                 message = data.decode("utf-8", "replace")[:500]
-            raise ApiError(response.status, response.reason, message)
+            raise ApiError(response.status, response.reason, message, status_reason)
         return json.loads(data.decode("utf-8"))
 
     def api_groups(self):
@@ -229,12 +241,26 @@ class KubeconfigReader(object):
         return list_items(self.request("GET", list_path(api_version, kind, namespace),
                                        query={"labelSelector": label_selector}))
 
-    def create(self, api_version, kind, body):
-        return self.request("POST", list_path(api_version, kind, None), body=body)
+    def create(self, api_version, kind, body, namespace=None):
+        return self.request("POST", list_path(api_version, kind, namespace), body=body)
+
+    def get(self, api_version, kind, namespace, name):
+        """The object, or None when there is none."""
+        try:
+            return self.request("GET", object_path(api_version, kind, namespace, name))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def server_side_apply(self, body, namespace, field_manager, force_conflicts):
+        path = object_path(body["apiVersion"], body["kind"], namespace, body["metadata"]["name"])
+        query = {"fieldManager": field_manager, "force": "true" if force_conflicts else ""}
+        return self.request("PATCH", path, query=query, body=body, content_type=APPLY_PATCH)
 
 
-def kubeconfig_reader(options, environ=None, home=None):
-    """A KubeconfigReader when the connection is a simple one (``kubeconfig_path``, ``simple_connection``),
+def kubeconfig_client(options, environ=None, home=None):
+    """A KubeconfigClient when the connection is a simple one (``kubeconfig_path``, ``simple_connection``),
     else None."""
     environ = os.environ if environ is None else environ
     found = kubeconfig_path(options, environ, home or os.path.expanduser("~"))
@@ -247,7 +273,7 @@ def kubeconfig_reader(options, environ=None, home=None):
     except (OSError, yaml.YAMLError):
         return None
     conn = simple_connection(config, context, os.path.dirname(os.path.abspath(path)))
-    return KubeconfigReader(conn) if conn else None
+    return KubeconfigClient(conn) if conn else None
 
 
 class DynamicReader(object):
