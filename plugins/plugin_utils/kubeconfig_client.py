@@ -20,6 +20,7 @@ __metaclass__ = type
 import base64
 import json
 import os
+import re
 import ssl
 import tempfile
 from http.client import HTTPSConnection
@@ -52,6 +53,8 @@ PLURALS = {
     "Job": "jobs", "ImageStream": "imagestreams", "BuildConfig": "buildconfigs",
 }
 APPLY_PATCH = "application/apply-patch+yaml"
+# RFC 7234 warning headers as the API server sends them: 299 - "text" (quotes inside escaped).
+WARNING = re.compile(r'^\d{3} \S+ "((?:[^"\\]|\\.)*)"')
 
 
 def kubeconfig_path(options, environ, home):
@@ -151,6 +154,17 @@ def object_path(api_version, kind, namespace, name):
     return list_path(api_version, kind, namespace) + "/" + quote(name, safe="")
 
 
+def warning_texts(headers):
+    """The texts of the API server's ``Warning`` response headers (what kubernetes.core reports as warnings)."""
+    texts = []
+    for header in headers or []:
+        for part in re.split(r',\s*(?=\d{3} )', header):
+            match = WARNING.match(part.strip())
+            if match:
+                texts.append(re.sub(r'\\(.)', r'\1', match.group(1)))
+    return texts
+
+
 def list_items(answer):
     """The items of a list answer, each with its kind and apiVersion (the API leaves them out of list items;
     the kubernetes client's dynamic client adds them, and the live index needs the kind)."""
@@ -209,6 +223,7 @@ class KubeconfigClient(object):
         if conn["token"]:
             self._headers["Authorization"] = "Bearer " + conn["token"]
         self._connection = HTTPSConnection(url.hostname, url.port or 443, context=_ssl_context(conn), timeout=timeout)
+        self.warnings = []  # of the last request
 
     def close(self):
         self._connection.close()
@@ -224,6 +239,7 @@ class KubeconfigClient(object):
         self._connection.request(method, self._prefix + path, body=payload, headers=headers)
         response = self._connection.getresponse()
         data = response.read()
+        self.warnings = warning_texts(response.headers.get_all("Warning"))
         if response.status >= 400:
             status_reason = ""
             try:

@@ -74,8 +74,7 @@ def apply_directly(client, objects, namespace, field_manager=None, force_conflic
             if field_manager:
                 before = client.get(api_version, kind, ns, obj["metadata"]["name"])
                 after = client.server_side_apply(obj, ns, field_manager, force_conflicts)
-                results.append({"changed": _resource_version(before) != _resource_version(after),
-                                "method": "apply", "result": after})
+                results.append(_result(_resource_version(before) != _resource_version(after), after, client))
                 continue
             created = client.create(api_version, kind, annotated(obj), ns)
         except ApiError as exc:
@@ -83,8 +82,15 @@ def apply_directly(client, objects, namespace, field_manager=None, force_conflic
                 return results, list(objects[index:])
             raise ApplyFailed("Failed to apply %s %s: %s" % (kind, obj["metadata"].get("name"), exc),
                               obj, exc, results)
-        results.append({"changed": True, "method": "apply", "result": created})
+        results.append(_result(True, created, client))
     return results, []
+
+
+def _result(changed, obj, client):
+    result = {"changed": changed, "method": "apply", "result": obj}
+    if getattr(client, "warnings", None):
+        result["warnings"] = list(client.warnings)  # e.g. PodSecurity's "would violate"
+    return result
 
 
 def module_results(answer):

@@ -102,6 +102,10 @@ def test_objects_it_creates_are_those_kubernetes_core_creates(cluster, make_name
     assert result["changed"] is True and not result.get("failed"), result
     assert [(r["changed"], r["method"], r["result"]["kind"]) for r in per_object(result)] == [
         (r["changed"], r["method"], r["result"]["kind"]) for r in per_object(core_result)]
+    # the API server's warnings are kept with their object (kubernetes.core splits them at every ", ")
+    warned = [(r["result"]["kind"], w) for r in per_object(result) for w in r.get("warnings", [])]
+    assert [kind for kind, _w in warned] == ["Deployment"], warned
+    assert warned[0][1].startswith('would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false')
     for obj in objects():
         mine = live(cluster, direct, resource(obj), obj["metadata"]["name"])
         theirs = live(cluster, by_core, resource(obj), obj["metadata"]["name"])

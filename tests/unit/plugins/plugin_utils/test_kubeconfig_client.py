@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import (
-    kubeconfig_path, list_items, list_path, simple_connection)
+    kubeconfig_path, list_items, list_path, simple_connection, warning_texts)
 
 HOME = "/home/u"
 
@@ -120,3 +120,13 @@ def test_list_items_get_their_kind_and_api_version():
               "items": [{"metadata": {"name": "a"}}, {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {}}]}
     assert [(i["kind"], i["apiVersion"]) for i in list_items(answer)] == [("Deployment", "apps/v1")] * 2
     assert list_items({"kind": "SecretList", "apiVersion": "v1", "items": None}) == []
+
+
+def test_warning_headers_give_their_texts():
+    pod_security = ('299 - "would violate PodSecurity \\"restricted:latest\\": allowPrivilegeEscalation != false '
+                    '(container \\"main\\" must set securityContext.allowPrivilegeEscalation=false), runAsNonRoot != true"')
+    assert warning_texts([pod_security, '299 - "second"']) == [
+        'would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "main" must set '
+        'securityContext.allowPrivilegeEscalation=false), runAsNonRoot != true', "second"]
+    assert warning_texts(['299 - "one", 299 - "two, with a comma"']) == ["one", "two, with a comma"]  # folded
+    assert warning_texts(None) == [] and warning_texts(["not a warning"]) == []
