@@ -184,7 +184,6 @@ class ApiError(Exception):
     def __init__(self, status, reason, message, status_reason=""):
         super(ApiError, self).__init__("%s %s: %s" % (status, reason, message))
         self.status = status
-        self.message = message
         self.status_reason = status_reason
 
 

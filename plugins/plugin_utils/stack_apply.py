@@ -48,9 +48,8 @@ def _resource_version(obj):
 class ApplyFailed(Exception):
     """An object was refused; ``results`` are those applied before it."""
 
-    def __init__(self, message, obj, error, results):
+    def __init__(self, message, error, results):
         super(ApplyFailed, self).__init__(message)
-        self.obj = obj
         self.error = error
         self.results = results
 
@@ -80,8 +79,7 @@ def apply_directly(client, objects, namespace, field_manager=None, force_conflic
         except ApiError as exc:
             if not field_manager and exc.status == 409 and exc.status_reason == "AlreadyExists":
                 return results, list(objects[index:])
-            raise ApplyFailed("Failed to apply %s %s: %s" % (kind, obj["metadata"].get("name"), exc),
-                              obj, exc, results)
+            raise ApplyFailed("Failed to apply %s %s: %s" % (kind, obj["metadata"].get("name"), exc), exc, results)
         results.append(_result(True, created, client))
     return results, []
 
