@@ -55,10 +55,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import sys
+
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The running-stack harness (tests/stack/running_stack) and its fixtures, for tests/stack and tests/security.
+if str(REPO / "tests" / "stack") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests" / "stack"))
+pytest_plugins = ["running_stack.fixtures"]
 STATE = REPO / ".cluster"
 VENV_BIN = REPO / ".venv" / "bin"
 CLUSTER_SH = REPO / "tests" / "cluster" / "cluster.sh"

@@ -1,4 +1,5 @@
-"""Fixtures of the running-stack suite.
+"""Fixtures of the running-stack suites (tests/stack, tests/security), registered once for the whole
+session by tests/conftest.py (`pytest_plugins`), so both suites share one deployed stack.
 
 `deployment`: `playbooks/deploy.yml` applied to a fresh namespace of the test cluster
 (session scope), with the settings the playbook printed.
@@ -17,12 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from running_stack.deployed import Deployed
-from running_stack.playbooks import Deployment, deploy
-from running_stack.stack import Stack
-from running_stack.tools import Tools
-
-pytestmark = pytest.mark.stack
+from .deployed import Deployed
+from .playbooks import Deployment, deploy
+from .stack import Stack
+from .tools import Tools
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +38,7 @@ def stack_cluster(request):
         return
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_csc_root_conftest", Path(__file__).parents[1] / "conftest.py")
+    spec = importlib.util.spec_from_file_location("_csc_root_conftest", Path(__file__).parents[2] / "conftest.py")
     root = importlib.util.module_from_spec(spec)  # tests/conftest.py: serve_cluster, CLUSTER_SH
     sys.modules[spec.name] = root
     spec.loader.exec_module(root)
