@@ -100,10 +100,12 @@ def test_log_and_read_back_with_1gib_artifact(stack, deployment, big_file):
     r = stack.run_client(LOG_RUN, env=env, timeout=1200)
     out = result(r)
     log = _access_log(stack)[log_before:]
-    parts = [x for x in log.splitlines() if '"PUT /default/' in x and "partNumber=" in x]
+    # The pre-signed path logs no query strings (they carry the signatures): its lines name the object only.
+    parts = [x for x in log.splitlines() if '"PUT /default/' in x]
     assert len(parts) == -(-path.stat().st_size // (10 << 20)), log[-3000:]   # MLflow's 10 MiB parts
     assert all('" 200 ' in x for x in parts), [x for x in parts if '" 200 ' not in x][:3]
-    assert [x for x in log.splitlines() if '"GET /default/' in x and "X-Amz-Signature=" in x], log[-3000:]
+    assert [x for x in log.splitlines() if '"GET /default/' in x], log[-3000:]
+    assert "X-Amz-Signature=" not in log and "X-Amz-Credential=" not in log
     assert [x for x in log.splitlines() if '"PUT /api/2.0/mlflow-artifacts/artifacts/' in x and "small.txt" in x]
     assert not list((stack.state / "mlflow" / "tmp").rglob(path.name)), "the server spooled the big file"
     assert out["params"] == {"alpha": "0.5", "layers": "3"}
