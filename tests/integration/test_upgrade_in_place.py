@@ -53,6 +53,10 @@ ALLOWED_NEW: frozenset[str] = frozenset({
     # The public pre-signed transfer path to the in-cluster MinIO (issue 11).
     f"Service/{APP}-presigned",
     f"Route/{APP}-presigned",
+    # Every pod fenced (issue 23): the tracking and Models pods' own policies, and the one that isolates every pod.
+    f"NetworkPolicy/{APP}",
+    f"NetworkPolicy/{APP}-models",
+    f"NetworkPolicy/{APP}-deny-ingress",
 })
 # Kinds whose writes the summary's `Changed objects:` line names (Secrets: `Changed Secrets:`).
 SUMMARY_KINDS = ("Deployment", "ConfigMap", "Service", "NetworkPolicy", "Route", "Ingress", "PersistentVolumeClaim")
