@@ -103,12 +103,18 @@ def wait_targets(plan_objects, objects, live_index):
     return {"deployments": deployments, "routes": routes}
 
 
-def routes_first(objects, live_hosts):
-    """The Routes of `objects` whose host the platform must generate before the rest of the stack can
-    be rendered: no `spec.host` given and no host known from the live Route (`live_hosts`: name -> host)."""
+def routes_first(objects, live_hosts, waiting=()):
+    """The Routes of `objects` to apply, and to see admitted by the router, before the rest of the stack is rendered
+    and applied: those whose host the platform must generate (no `spec.host` given and no host known from the live
+    Route, `live_hosts`: name -> host) and those the run applies or no router has admitted yet (`waiting`: names,
+    see wait_targets). Nothing may name a host before the router admitted exactly that host: a host another project
+    holds (HostAlreadyClaimed) would send clients and their passwords to that project's application."""
+    waiting = set(waiting or ())
     return [
         o["metadata"]["name"] for o in objects
-        if o.get("kind") == "Route" and not (o.get("spec") or {}).get("host") and not (live_hosts or {}).get(o["metadata"]["name"])
+        if o.get("kind") == "Route" and (
+            o["metadata"]["name"] in waiting
+            or not ((o.get("spec") or {}).get("host") or (live_hosts or {}).get(o["metadata"]["name"])))
     ]
 
 
@@ -126,16 +132,17 @@ def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=No
     """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
     (all of them when `apply_all`: an upgrade or a store switch changes live objects first);
     `wait_for`, the Deployments and Routes to wait for once the plan is applied (see wait_targets);
-    `routes_first`, the Routes to apply before the rest (see routes_first); and `objects` itself.
+    `routes_first`, the Routes to apply and see admitted before the rest (see routes_first); and `objects` itself.
     `applied`: the result of an apply earlier in the run (the Routes applied first), whose objects
     are live now."""
     live_index = dict(live_index)
     for obj in applied_objects(applied):
         live_index["%s/%s" % (obj["kind"], obj["metadata"]["name"])] = obj
     to_apply = list(objects) if apply_all else plan(objects, live_index)
+    wait_for = wait_targets(to_apply, objects, live_index)
     return {
         "objects": objects,
         "plan": to_apply,
-        "wait_for": wait_targets(to_apply, objects, live_index),
-        "routes_first": routes_first(objects, live_hosts),
+        "wait_for": wait_for,
+        "routes_first": routes_first(objects, live_hosts, wait_for["routes"]),
     }

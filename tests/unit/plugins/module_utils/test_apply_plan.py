@@ -147,8 +147,21 @@ def test_routes_first_are_those_whose_host_nobody_knows_yet():
     known = dict(ROUTE, metadata={"name": "known"})
     objects = [CM, given, generated, known]
     assert ap.routes_first(objects, {"known": "known-ns.apps.example.org", "generated": ""}) == ["generated"]
-    assert ap.stack_plan(objects, {}, live_hosts={"known": "k"})["routes_first"] == ["generated"]
+    # Nothing live: every Route is applied now, so every one goes first (see the next test).
+    assert ap.stack_plan(objects, {}, live_hosts={"known": "k"})["routes_first"] == ["given", "generated", "known"]
     assert ap.routes_first(objects, None) == ["generated", "known"]
+
+
+def test_routes_first_also_those_applied_now_or_not_admitted():
+    """A given host is not ours until the router admitted it: such a Route goes first and is waited for too."""
+    given = dict(ROUTE, metadata={"name": "given"}, spec=dict(ROUTE["spec"], host="given.example.org"))
+    assert ap.routes_first([CM, given], {}, waiting=["given"]) == ["given"]
+    assert ap.stack_plan([CM, given], {})["routes_first"] == ["given"]
+    claimed = dict(live_of(given), status={"ingress": [{"conditions": [
+        {"type": "Admitted", "status": "False", "reason": "HostAlreadyClaimed"}]}]})
+    assert ap.stack_plan([given], {"Route/given": claimed})["routes_first"] == ["given"]
+    admitted = dict(live_of(given), status=ADMITTED)
+    assert ap.stack_plan([given], {"Route/given": admitted})["routes_first"] == []
 
 
 def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
