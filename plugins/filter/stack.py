@@ -62,8 +62,9 @@ def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_en
                  minio_bucket, allas_endpoint)
 
 
-def artifact_store_problems(store, s3_key, s3_secret):
-    return _call("artifact_store_problems", credentials.artifact_store_problems, store, s3_key, s3_secret)
+def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
+    return _call("artifact_store_problems", credentials.artifact_store_problems, store, s3_key, s3_secret,
+                 artifact_mode, unfiltered_route_accepted)
 
 
 def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id, s3_secret_access_key,

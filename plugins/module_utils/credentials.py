@@ -80,9 +80,20 @@ def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_en
     return s
 
 
-def artifact_store_problems(store, s3_key, s3_secret):
-    """What is wrong with an artifact store (artifact_store()) and its keys: a list of messages."""
+UNFILTERED_STORE_ROUTE_MSG = (
+    "direct artifact mode would expose the in-cluster MinIO's own S3 API on a Route with no filter in front, and this"
+    " MinIO writes a forged upload for anyone who knows the client key id (CVE-2026-41145, never fixed: MinIO is"
+    " archived). Use mlflow_artifact_mode=proxied (large transfers still go straight to the store, through the filtered"
+    " pre-signed path), or set mlflow_accept_unfiltered_store_route=true to accept that risk"
+)
+
+
+def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
+    """What is wrong with an artifact store (artifact_store()) and its keys: a list of messages. Direct artifact mode
+    on the in-cluster store is refused unless `unfiltered_route_accepted` (its Route has no filter)."""
     errors = []
+    if store.get("store") == "minio" and artifact_mode == "direct" and not to_bool(unfiltered_route_accepted):
+        errors.append(UNFILTERED_STORE_ROUTE_MSG)
     if not (matches(BUCKET_RE, store.get("bucket")) and matches(ENDPOINT_RE, store.get("endpoint"))):
         errors.append(
             "it needs an S3 endpoint URL (http(s)://...) and a valid bucket name (got endpoint '"

@@ -96,6 +96,15 @@ def test_store_problems():
         "it has no access keys: give mlflow_s3_access_key_id and mlflow_s3_secret_access_key"]
 
 
+def test_direct_mode_on_the_in_cluster_store_needs_the_risk_named():
+    minio = {"store": "minio", "bucket": "default", "endpoint": "http://mlflow-minio:9000"}
+    assert cr.artifact_store_problems(minio, "k", "s", "direct") == [cr.UNFILTERED_STORE_ROUTE_MSG]
+    assert cr.artifact_store_problems(minio, "k", "s", "direct", "true") == []
+    assert cr.artifact_store_problems(minio, "k", "s", "proxied") == []
+    # Allas/S3 in direct mode: no Route of ours in front of the store.
+    assert cr.artifact_store_problems(dict(minio, store="allas", endpoint="https://a3s.fi"), "k", "s", "direct") == []
+
+
 # --- stack_credentials
 
 def credentials(live_objects, users, store_name="minio", **kw):
