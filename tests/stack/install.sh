@@ -4,7 +4,8 @@
 #   - MinIO built from its Go module into $CSC_MLFLOW_CACHE/bin/minio-<version>/minio;
 #   - the MLflow venv from images/mlflow/requirements.txt (the image's own list) into
 #     $CSC_MLFLOW_CACHE/venv/mlflow-<12-char sha256 of that file>/;
-#   - an older MLflow (tests/stack/requirements-old.txt) for the upgrade test.
+#   - an older MLflow (tests/stack/requirements-old.txt) for the upgrade test;
+#   - checkov (tests/security/requirements-checkov.txt) for tests/security/test_checkov.py.
 # A warm run only checks that everything is there (seconds).
 set -euo pipefail
 
@@ -77,6 +78,9 @@ make_venv "$CACHE/venv/mlflow-$sha" "$req"
 old_req=$ROOT/tests/stack/requirements-old.txt
 old_sha=$(sha256sum "$old_req" | cut -c1-12)
 make_venv "$CACHE/venv/mlflow-old-$old_sha" "$old_req"
+checkov_req=$ROOT/tests/security/requirements-checkov.txt
+checkov_sha=$(sha256sum "$checkov_req" | cut -c1-12)
+make_venv "$CACHE/venv/checkov-$checkov_sha" "$checkov_req"
 
 
 log "ready: minio $minio_dir/minio, mlflow venv $CACHE/venv/mlflow-$sha"

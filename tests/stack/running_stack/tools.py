@@ -1,4 +1,4 @@
-"""Where the stack's built tools are: MinIO, the MLflow venvs (cached under $CSC_MLFLOW_CACHE,
+"""Where the stack's built tools are: MinIO, the MLflow venvs, checkov's venv (cached under $CSC_MLFLOW_CACHE,
 keyed by version, by tests/stack/install.sh), Debian's PostgreSQL, NGINX and Chromium."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Tools:
     minio: Path
     mlflow_venv: Path
     mlflow_old_venv: Path
+    checkov_venv: Path
     nginx: Path = Path("/usr/sbin/nginx")
     pg_bin: Path = PG_BIN
     chromium: Path = Path("/usr/bin/chromium")
@@ -54,11 +55,13 @@ class Tools:
             minio=CACHE / "bin" / f"minio-{minio_version()}" / "minio",
             mlflow_venv=CACHE / "venv" / f"mlflow-{_req_sha(REPO / 'images/mlflow/requirements.txt')}",
             mlflow_old_venv=CACHE / "venv" / f"mlflow-old-{_req_sha(REPO / 'tests/stack/requirements-old.txt')}",
+            checkov_venv=CACHE / "venv" / f"checkov-{_req_sha(REPO / 'tests/security/requirements-checkov.txt')}",
         )
 
     def missing(self) -> list[str]:
         miss = [str(p) for p in (self.minio, self.nginx, self.pg_bin / "postgres") if not p.exists()]
-        miss += [str(v) for v in (self.mlflow_venv, self.mlflow_old_venv) if not (v / ".installed").exists()]
+        miss += [str(v) for v in (self.mlflow_venv, self.mlflow_old_venv, self.checkov_venv)
+                 if not (v / ".installed").exists()]
         return miss
 
     def python(self, old: bool = False) -> str:
