@@ -138,6 +138,11 @@ def test_route_host_claimed_by_another_namespace_fails_with_the_reason(cluster):
     assert r.rc != 0, str(r)
     out = " ".join(r.stdout.split())
     assert "Route/hc" in out and "HostAlreadyClaimed" in out and "mlflow_route_host" in out, str(r)
+    # Nothing names the host before the router admitted it: no config, no server, no summary with it.
+    assert not get(cluster, "Deployment", ns), [d["metadata"]["name"] for d in get(cluster, "Deployment", ns)]
+    named = [c["metadata"]["name"] for c in get(cluster, "ConfigMap", ns) if host in json.dumps(c.get("data") or {})]
+    assert not named, named
+    assert f"https://{host}" not in r.stdout
 
 
 def test_generated_host_label_over_63_is_refused_before_any_change(cluster):
