@@ -91,6 +91,10 @@ def deploy_problems(values=None, **kwargs):
     return _call("deploy_problems", inputs.deploy_problems, **_params("deploy_problems", values, kwargs))
 
 
+def ingress_problems(objects, plain_http_accepted=False, whitelist_unenforced_accepted=False):
+    return _call("ingress_problems", inputs.ingress_problems, objects, plain_http_accepted, whitelist_unenforced_accepted)
+
+
 def tracking_problems(values=None, **kwargs):
     return _call("tracking_problems", inputs.tracking_problems, **_params("tracking_problems", values, kwargs))
 
@@ -145,6 +149,7 @@ class FilterModule(object):
             "input_problems": input_problems,
             "deploy_problems": deploy_problems,
             "tracking_problems": tracking_problems,
+            "ingress_problems": ingress_problems,
             "artifact_store_input_problem": artifact_store_input_problem,
             "tracking_config": tracking_config,
             "settings_record": settings_record,

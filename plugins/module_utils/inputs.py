@@ -3,8 +3,8 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """Checks of the role's input variables, and the users normalised.
 
-Pure logic behind the csc.mlflow.users, input_problems, deploy_problems, tracking_problems and
-artifact_store_input_problem filters. Each check returns every problem it finds as one message
+Pure logic behind the csc.mlflow.users, input_problems, deploy_problems, tracking_problems,
+artifact_store_input_problem and ingress_problems filters. Each check returns every problem it finds as one message
 (or '' / an empty list when all is well), worded as the role's asserts word them.
 """
 
@@ -241,3 +241,39 @@ def artifact_store_input_problem(artifact_store, s3_access_key_id, s3_secret_acc
     else:
         why = "must be one of minio, allas, s3"
     return "mlflow_artifact_store=" + text(store) + ": " + why + "."
+
+
+# The annotation the role writes the IP whitelist to on an Ingress, and the only controller that reads it
+# (ingress-nginx, whose IngressClass is called "nginx" by default).
+INGRESS_WHITELIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
+INGRESS_NGINX_CLASS = "nginx"
+
+
+def ingress_problems(objects, plain_http_accepted=False, whitelist_unenforced_accepted=False):
+    """Problems with the Ingresses among the rendered `objects` (plain Kubernetes): one without TLS would carry the
+    basic-auth passwords in clear text, unless `plain_http_accepted`; one whose IP whitelist is an ingress-nginx
+    annotation while its class is not ingress-nginx's would be open to all, unless `whitelist_unenforced_accepted`."""
+    errors = []
+    for obj in objects or []:
+        if not isinstance(obj, Mapping) or obj.get("kind") != "Ingress":
+            continue
+        name = text((obj.get("metadata") or {}).get("name"))
+        spec = obj.get("spec") or {}
+        if not spec.get("tls") and not to_bool(plain_http_accepted):
+            errors.append(
+                "Ingress " + name + " has no TLS (mlflow_ingress_tls_secret is empty): the basic-auth passwords would"
+                " cross the network in clear text. Give mlflow_ingress_tls_secret, or set"
+                " mlflow_ingress_allow_plain_http=true"
+            )
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        ingress_class = text(spec.get("ingressClassName") or "")
+        if (INGRESS_WHITELIST_ANNOTATION in annotations and ingress_class != INGRESS_NGINX_CLASS
+                and not to_bool(whitelist_unenforced_accepted)):
+            errors.append(
+                "Ingress " + name + " carries the IP whitelist as an ingress-nginx annotation, but its class is "
+                + ("'" + ingress_class + "'" if ingress_class else "the cluster's default") + ": other controllers"
+                " ignore it and the stack would be open to everyone. Use ingress-nginx (mlflow_ingress_class="
+                + INGRESS_NGINX_CLASS + "), or set mlflow_ingress_whitelist_unenforced=true if the list is enforced"
+                " elsewhere or you accept that it is not"
+            )
+    return errors

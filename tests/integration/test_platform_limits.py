@@ -199,3 +199,15 @@ def test_kubernetes_profile_lifecycle(cluster, k8s_ns):
     r = cluster.run_playbook("undeploy.yml", v)
     assert r.rc == 0, str(r)
     assert not get(cluster, "Deployment", k8s_ns)
+
+
+def test_ingress_without_tls_or_with_an_ignored_whitelist_is_refused_before_any_change(cluster, k8s_ns):
+    """Plain Kubernetes: basic auth over plain HTTP, or a whitelist only ingress-nginx reads on another
+    controller's Ingress, is refused before anything changes, each unless its variable accepts it."""
+    v = default_vars(k8s_ns, "ing", mlflow_platform="kubernetes", mlflow_route_host="ing.example.org",
+                     mlflow_route_whitelist=["192.0.2.0/24"], mlflow_route_allow_all=False)
+    refused_without_change(cluster, k8s_ns, "deploy.yml", v, "Ingress ing has no TLS", "mlflow_ingress_allow_plain_http",
+                           "Ingress ing carries the IP whitelist", "mlflow_ingress_whitelist_unenforced")
+    refused_without_change(cluster, k8s_ns, "deploy.yml", {**v, "mlflow_ingress_tls_secret": "ing-tls"},
+                           "Ingress ing carries the IP whitelist", "the cluster's default")
+    refused_without_change(cluster, k8s_ns, "deploy.yml", {**v, "mlflow_ingress_class": "nginx"}, "Ingress ing has no TLS")

@@ -267,3 +267,37 @@ def test_tracking_replicas_must_be_a_whole_number_of_at_least_one(replicas):
     assert inp.tracking_problems(replicas, False) == [
         "mlflow_tracking_replicas must be a whole number of at least 1, not '%s'" % replicas
     ]
+
+
+# --- ingress_problems (plain Kubernetes)
+
+def _ingress(name="mlflow", tls=True, ingress_class="nginx", whitelist=True):
+    meta = {"name": name, "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "0"}}
+    if whitelist:
+        meta["annotations"][inp.INGRESS_WHITELIST_ANNOTATION] = "192.0.2.0/24"
+    spec = {"rules": [{"host": "mlflow.example.org"}]}
+    if ingress_class:
+        spec["ingressClassName"] = ingress_class
+    if tls:
+        spec["tls"] = [{"hosts": ["mlflow.example.org"], "secretName": "tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def test_ingress_with_tls_and_ingress_nginx_is_fine():
+    assert inp.ingress_problems([{"kind": "Route", "metadata": {"name": "x"}, "spec": {}}, _ingress()]) == []
+    assert inp.ingress_problems([_ingress(ingress_class="", whitelist=False)]) == []  # nothing to enforce
+
+
+def test_ingress_without_tls_is_refused_unless_accepted():
+    problems = inp.ingress_problems([_ingress(tls=False)])
+    assert len(problems) == 1 and "Ingress mlflow has no TLS" in problems[0] and "mlflow_ingress_allow_plain_http" in problems[0]
+    assert inp.ingress_problems([_ingress(tls=False)], plain_http_accepted="true") == []
+
+
+@pytest.mark.parametrize("ingress_class, named", [("", "the cluster's default"), ("traefik", "'traefik'")])
+def test_whitelist_on_another_controller_is_refused_unless_accepted(ingress_class, named):
+    problems = inp.ingress_problems([_ingress(ingress_class=ingress_class), _ingress("mlflow-models", tls=False)])
+    assert len(problems) == 2
+    assert "Ingress mlflow carries the IP whitelist" in problems[0] and named in problems[0]
+    assert "Ingress mlflow-models has no TLS" in problems[1]
+    assert inp.ingress_problems([_ingress(ingress_class=ingress_class)], whitelist_unenforced_accepted=True) == []
