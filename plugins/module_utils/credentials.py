@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
 import re
 import secrets
@@ -120,6 +121,17 @@ def htpasswd_fingerprint(htpasswd_users, bcrypt_cost, sha512_rounds):
     return hashlib.sha256(dumped.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def known_logins_map(htpasswd_users):
+    """The entries of an NGINX `map` on $http_authorization that name every valid basic-auth header (value ""):
+    requests that carry one of them are never counted by the failed-login limit (nginx.conf.j2). Sorted, one
+    per line. As secret as the passwords themselves: it lives in Secret <app>-htpasswd, mounted only into NGINX."""
+    lines = []
+    for user in htpasswd_users or []:
+        token = base64.b64encode(("%s:%s" % (user["name"], user["password"])).encode("utf-8")).decode("ascii")
+        lines.append('"Basic %s" "";' % token)
+    return "".join(line + "\n" for line in sorted(lines))
+
+
 def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id,
                       s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
                       htpasswd_generated_scheme, bcrypt_cost, sha512_rounds):
@@ -184,6 +196,7 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
     fingerprint = htpasswd_fingerprint(htpasswd_users, bcrypt_cost, sha512_rounds)
     c["generated"] = generated
     c["htpasswd_users"] = htpasswd_users
+    c["known_logins"] = known_logins_map(htpasswd_users)
     c["htpasswd_fingerprint"] = fingerprint
     c["htpasswd_existing"] = ht.get("htpasswd", "")
     c["htpasswd_current"] = ht.get("htpasswd", "") if ht.get("fingerprint", "") == fingerprint else ""

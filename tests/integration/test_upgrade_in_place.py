@@ -60,9 +60,10 @@ ALLOWED_NEW: frozenset[str] = frozenset({
 })
 # Kinds whose writes the summary's `Changed objects:` line names (Secrets: `Changed Secrets:`).
 SUMMARY_KINDS = ("Deployment", "ConfigMap", "Service", "NetworkPolicy", "Route", "Ingress", "PersistentVolumeClaim")
-# The Secret with NGINX's htpasswd file: its hashes may be renewed, the passwords may not.
+# The Secret with NGINX's htpasswd file: its hashes may be renewed, the passwords may not. known-logins.map
+# (the valid basic-auth headers, for the failed-login limit: issue 23) is derived from the same passwords.
 HTPASSWD_SECRET = f"{APP}-htpasswd"
-HTPASSWD_RENEWABLE_KEYS = ("htpasswd", "fingerprint")
+HTPASSWD_RENEWABLE_KEYS = ("htpasswd", "fingerprint", "known-logins.map")
 
 
 @dataclass

@@ -164,7 +164,8 @@ def test_everything_kept(counting):
     assert list(c) == ["users", "models_user", "models_password", "pg_user", "pg_password", "pg_database", "database_uri",
                        "minio_user", "minio_password", "client_key", "client_secret", "kek_passphrase", "kek_version",
                        "s3_key", "s3_secret", "generated",
-                       "htpasswd_users", "htpasswd_fingerprint", "htpasswd_existing", "htpasswd_current"]
+                       "htpasswd_users", "known_logins", "htpasswd_fingerprint", "htpasswd_existing", "htpasswd_current"]
+    assert c["known_logins"] == cr.known_logins_map(c["htpasswd_users"])
     assert c["htpasswd_existing"] == "" and c["htpasswd_current"] == ""
 
 
@@ -297,3 +298,18 @@ def test_secrets_plan_changed_data_labels_or_annotations():
     live_d = as_live(d)
     live = ss.index_live([live_a, live_b, live_c, live_d])
     assert [s["metadata"]["name"] for s in cr.secrets_plan([a, b, c, d], live)["apply"]] == ["a", "b", "c"]
+
+
+# --- known_logins_map
+
+def test_known_logins_map_names_every_valid_basic_auth_header():
+    import base64
+
+    users = [{"name": "bob", "password": "pä$$ wörd\"'"}, {"name": "alice", "password": "s3cret"}]
+    text = cr.known_logins_map(users)
+    lines = text.splitlines()
+    assert lines == sorted(lines) and len(lines) == 2 and text.endswith("\n")
+    for user in users:
+        token = base64.b64encode(f"{user['name']}:{user['password']}".encode()).decode()
+        assert f'"Basic {token}" "";' in lines
+    assert cr.known_logins_map([]) == ""
