@@ -3,6 +3,8 @@
 From one run on this machine, side by side:
   * log_metric and log_batch latency (p50/p99) and throughput through the NGINX proxy
     vs straight to MLflow, every call made both ways in turn by one client process;
+  * 16 clients at once posting log-batch calls through the proxy (failed-login limit on, valid credentials)
+    vs straight to MLflow, rounds alternating: calls per second (medians) and p99;
   * 1 GiB artifact upload and download throughput of the MLflow client with only the printed exports
     (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs straight to MinIO (boto3),
     BENCH_TRANSFER_ROUNDS times in turn (medians and spread), with the peak RSS of the tracking server's
@@ -39,6 +41,9 @@ N_METRIC = int(os.environ.get("BENCH_N_METRIC", "300"))
 N_BATCH = int(os.environ.get("BENCH_N_BATCH", "100"))
 BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
 TRANSFER_ROUNDS = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "2"))
+PARALLEL_CLIENTS = int(os.environ.get("BENCH_PARALLEL_CLIENTS", "16"))
+PARALLEL_CALLS = int(os.environ.get("BENCH_PARALLEL_CALLS", "40"))   # log-batch calls per client and round
+PARALLEL_ROUNDS = int(os.environ.get("BENCH_PARALLEL_ROUNDS", "3"))  # per side, alternating
 
 LATENCY = textwrap.dedent("""
     import json, os, sys, time
@@ -186,6 +191,50 @@ class Peaks:
         self._thread.join()
 
 
+# PARALLEL_CLIENTS clients at once, each its own HTTP session posting log-batch calls of 100 metrics, through the
+# NGINX proxy (with the failed-login limit on: valid credentials) and straight to MLflow, rounds alternating.
+PARALLEL = textwrap.dedent("""
+    import json, sys, threading, time
+    import requests
+    proxy, direct, user, password, clients, calls, rounds = sys.argv[1:8]
+    clients, calls, rounds = int(clients), int(calls), int(rounds)
+    auth = {"proxy": (user, password), "direct": None}
+    base = {"proxy": proxy, "direct": direct}
+    def post(side, s, path, body):
+        r = s.post(base[side] + "/api/2.0/mlflow/" + path, json=body, auth=auth[side], timeout=120)
+        r.raise_for_status()
+        return r.json()
+    s = requests.Session()
+    exp = post("proxy", s, "experiments/create", {"name": "bench-parallel-%f" % time.time()})["experiment_id"]
+    out = {"proxy": [], "direct": []}
+    order = [("proxy", "direct") if i % 2 == 0 else ("direct", "proxy") for i in range(rounds)]
+    for pair in order:
+        for side in pair:
+            sessions = [requests.Session() for _ in range(clients)]
+            runs = [post(side, sessions[i], "runs/create", {"experiment_id": exp})["run"]["info"]["run_id"]
+                    for i in range(clients)]
+            lat, errors = [], []
+            def client(i):
+                ts = int(time.time() * 1000)
+                for b in range(calls):
+                    body = {"run_id": runs[i], "metrics": [{"key": "m%d" % k, "value": float(b), "timestamp": ts,
+                                                            "step": b} for k in range(100)]}
+                    t = time.perf_counter()
+                    try:
+                        post(side, sessions[i], "runs/log-batch", body)
+                    except Exception as e:  # counted, not hidden
+                        errors.append(repr(e)[:200])
+                    lat.append(time.perf_counter() - t)
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            t0 = time.perf_counter()
+            for th in threads: th.start()
+            for th in threads: th.join()
+            wall = time.perf_counter() - t0
+            out[side].append({"calls_per_s": clients * calls / wall, "latencies": lat, "errors": errors})
+    print("RESULT " + json.dumps(out))
+""")
+
+
 def run_py(stack: Stack, code: str, args: list[str], env: dict[str, str]) -> dict:
     venv = stack.tools.mlflow_venv
     r = subprocess.run([str(venv / "bin" / "python"), "-c", code, *args], check=False, env=local_env(env, venv),
@@ -234,6 +283,9 @@ def main() -> int:
         big = state / "big.bin"
         make_big(big, BIG_MIB)
         lat = run_py(stack, LATENCY, [str(N_METRIC), str(N_BATCH), stack.direct_uri], stack.client_env())
+        user, password = next(iter(stack.users().items()))
+        par = run_py(stack, PARALLEL, [stack.tracking_uri, stack.direct_uri, user, password, str(PARALLEL_CLIENTS),
+                                       str(PARALLEL_CALLS), str(PARALLEL_ROUNDS)], {})
         bucket = cfg.get("S3_BUCKET", "default")
         keys = {"AWS_ACCESS_KEY_ID": cfg["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": cfg["AWS_SECRET_ACCESS_KEY"]}
         transfers, s3s, peaks = [], [], []
@@ -271,6 +323,15 @@ def main() -> int:
         row(f"{k} p50", pct(p_, 50), pct(d_, 50), "ms")
         row(f"{k} p99", pct(p_, 99), pct(d_, 99), "ms")
         row(f"{k} throughput", len(p_) / sum(p_), len(d_) / sum(d_), "req/s")
+    rates = {k: [r["calls_per_s"] for r in par[k]] for k in par}
+    p99s = {k: pct([x for r in par[k] for x in r["latencies"]], 99) for k in par}
+    errors = {k: sum(len(r["errors"]) for r in par[k]) for k in par}
+    row(f"{PARALLEL_CLIENTS} clients log_batch", statistics.median(rates["proxy"]), statistics.median(rates["direct"]),
+        "req/s")
+    row(f"{PARALLEL_CLIENTS} clients log_batch p99", p99s["proxy"], p99s["direct"], "ms")
+    print(f"  {PARALLEL_CLIENTS} clients x {PARALLEL_CALLS} log_batch calls, {PARALLEL_ROUNDS} rounds a side alternating: "
+          f"proxy {'/'.join(f'{x:.0f}' for x in rates['proxy'])}, direct {'/'.join(f'{x:.0f}' for x in rates['direct'])} "
+          f"req/s; errors proxy {errors['proxy']}, direct {errors['direct']}")
     print(f"  {BIG_MIB} MiB transfers: MLflow client (pre-signed) vs boto3 straight to MinIO")
     row("upload (vs boto3->S3)", med("upload_MBps", transfers), med("upload_MBps", s3s), "MB/s")
     row("download (vs boto3)", med("download_MBps", transfers), med("download_MBps", s3s), "MB/s")
@@ -294,11 +355,16 @@ def main() -> int:
     down_ratio = med("download_MBps", transfers) / med("download_MBps", s3s)
     print(f"\n  target: metric logging proxy overhead < 10 %: {overhead * 100:+.1f} % "
           f"{'OK' if overhead < 0.10 else 'MISSED'}")
+    par_ratio = statistics.median(rates["proxy"]) / statistics.median(rates["direct"])
+    p99_ratio = p99s["proxy"] / p99s["direct"]
+    print(f"  target: {PARALLEL_CLIENTS} parallel clients through NGINX (login limit on) >= 95 % of direct calls/s: "
+          f"{par_ratio * 100:.0f} % {'OK' if par_ratio >= 0.95 else 'MISSED'}; p99 <= 1.2x direct: {p99_ratio:.2f}x "
+          f"{'OK' if p99_ratio <= 1.2 else 'MISSED'}; errors {errors['proxy']}")
     print(f"  target: upload >= 90 % of direct: {up_ratio * 100:.0f} % {'OK' if up_ratio >= 0.9 else 'MISSED'}")
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    record = {"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_alone": alone}
+    record = {"latency": lat, "parallel": par, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_alone": alone}
     (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 
