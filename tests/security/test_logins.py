@@ -37,6 +37,6 @@ def test_repeated_wrong_passwords_are_limited_per_address(stack, deployment):
 
 def test_valid_credentials_are_never_counted(stack):
     user, password = next(iter(stack.users().items()))
-    codes = {_get(stack, auth=(user, password), address="198.51.100.9") for _ in range(60)}
+    codes = {_get(stack, auth=(user, password), address="198.51.100.9") for _call in range(60)}
     assert codes == {200}, codes
     assert _get(stack, auth=(user, "wrong"), address="198.51.100.9") == 401
