@@ -122,7 +122,8 @@ def test_each_source_reaches_only_what_is_named(fenced, deployment):
         "tracking": {(postgresql, 5432), (minio, 9000)},
         "backup": {(postgresql, 5432), (minio, 9000)},
         "restore": {(postgresql, 5432), (minio, 9000)},
-        "gc": {(postgresql, 5432), (minio, 9000)},
+        # mlflow gc deletes proxied artifacts through the tracking server (MLFLOW_TRACKING_URI http://<app>:8080).
+        "gc": {(tracking, 8080), (tracking, 8081), (postgresql, 5432), (minio, 9000)},
         "db-upgrade": {(postgresql, 5432)},
         "rotate-kek": {(postgresql, 5432)},
         "s3-migrate": {(minio, 9000)},
