@@ -57,9 +57,9 @@ def object_refs(objects, api_version=None, kind=None):
     return _call("object_refs", stack_state.object_refs, objects, api_version, kind)
 
 
-def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint):
+def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):
     return _call("artifact_store", credentials.artifact_store, request, state_config, minio_endpoint,
-                 minio_bucket, allas_endpoint)
+                 minio_bucket, allas_endpoint, versitygw_endpoint)
 
 
 def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
@@ -69,10 +69,10 @@ def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", u
 
 def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id, s3_secret_access_key,
                       password_length, generated_annotation, htpasswd_scheme, htpasswd_generated_scheme, bcrypt_cost,
-                      sha512_rounds):
+                      sha512_rounds, rotate_signing_key=False):
     return _call("stack_credentials", credentials.stack_credentials, live, names, users, models_user, store, database_uri,
                  s3_access_key_id, s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
-                 htpasswd_generated_scheme, bcrypt_cost, sha512_rounds)
+                 htpasswd_generated_scheme, bcrypt_cost, sha512_rounds, rotate_signing_key)
 
 
 def secrets_plan(secrets, live):

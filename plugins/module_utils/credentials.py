@@ -41,19 +41,27 @@ def generate_password(length):
     return "".join(secrets.choice(PASSWORD_CHARS) for _dummy in range(to_int(length)))
 
 
-def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint):
-    """The artifact store to configure: the requested one, else the current one, else MinIO.
+# The stores that run in the stack's own namespace: the Versity S3 gateway (the default of new stacks) and MinIO
+# (archived: only stacks that already run it keep it, until they move to the gateway).
+IN_CLUSTER_STORES = ("versitygw", "minio")
+DEFAULT_STORE = "versitygw"
+
+
+def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):
+    """The artifact store to configure: the requested one, else the current one, else the Versity S3 gateway.
 
     `request`: {'store', 'endpoint', 'bucket', 'prefix', 'checksum_when_required'} from the
     artifact_store entry point, or None/{}; `state_config`: current_state()['config'] (the live
-    ConfigMap's data); `minio_endpoint`: 'http://<names.minio>:9000'.
-    Returns {'store', 'endpoint', 'bucket', 'prefix', 'checksum_when_required', 'uri'}.
+    ConfigMap's data); `minio_endpoint`: 'http://<names.minio>:9000', `versitygw_endpoint`:
+    'http://<names.versitygw>:7070'; `minio_bucket`: the in-cluster store's bucket (either engine).
+    Returns {'store', 'in_cluster', 'endpoint', 'bucket', 'prefix', 'checksum_when_required', 'uri'}.
     """
     req = default_true(request, {})
     cfg = state_config or {}
-    store = default_true(req.get("store"), default_true(cfg.get("ARTIFACT_STORE"), "minio"))
-    if store == "minio":
-        s = {"store": "minio", "endpoint": minio_endpoint, "bucket": minio_bucket, "prefix": ""}
+    store = default_true(req.get("store"), default_true(cfg.get("ARTIFACT_STORE"), DEFAULT_STORE))
+    if store in IN_CLUSTER_STORES:
+        endpoint = minio_endpoint if store == "minio" else versitygw_endpoint
+        s = {"store": store, "endpoint": endpoint, "bucket": minio_bucket, "prefix": ""}
     elif req:
         s = {
             "store": store,
@@ -70,7 +78,7 @@ def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_en
         }
     if req and "checksum_when_required" in req:
         chk = req["checksum_when_required"]
-    elif not req and store != "minio":
+    elif not req and store not in IN_CLUSTER_STORES:
         chk = cfg.get("AWS_REQUEST_CHECKSUM_CALCULATION", "") == "when_required"
     else:
         chk = store == "allas"
@@ -78,6 +86,7 @@ def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_en
     s["checksum_when_required"] = to_bool(chk)
     s["prefix"] = prefix
     s["uri"] = "s3://" + text(s["bucket"]) + "/" + ((prefix + "/") if prefix else "")
+    s["in_cluster"] = store in IN_CLUSTER_STORES
     return s
 
 
@@ -89,12 +98,21 @@ UNFILTERED_STORE_ROUTE_MSG = (
 )
 
 
+GATEWAY_DIRECT_MSG = (
+    "direct artifact mode is not available with the in-cluster Versity S3 gateway: use mlflow_artifact_mode=proxied"
+    " (large transfers still go straight to the store, through the pre-signed path), or an external store"
+    " (configure_artifact_store.yml -e mlflow_artifact_store=allas)"
+)
+
+
 def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
     """What is wrong with an artifact store (artifact_store()) and its keys: a list of messages. Direct artifact mode
     on the in-cluster store is refused unless `unfiltered_route_accepted` (its Route has no filter)."""
     errors = []
     if store.get("store") == "minio" and artifact_mode == "direct" and not to_bool(unfiltered_route_accepted):
         errors.append(UNFILTERED_STORE_ROUTE_MSG)
+    if store.get("store") == "versitygw" and artifact_mode == "direct":
+        errors.append(GATEWAY_DIRECT_MSG)
     if not (matches(BUCKET_RE, store.get("bucket")) and matches(ENDPOINT_RE, store.get("endpoint"))):
         errors.append(
             "it needs an S3 endpoint URL (http(s)://...) and a valid bucket name (got endpoint '"
@@ -134,7 +152,7 @@ def known_logins_map(htpasswd_users):
 
 def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id,
                       s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
-                      htpasswd_generated_scheme, bcrypt_cost, sha512_rounds):
+                      htpasswd_generated_scheme, bcrypt_cost, sha512_rounds, rotate_signing_key=False):
     """The stack's credentials: given, else kept from the live Secrets, else generated.
 
     `live`: index_live(); `users`: normalise_users(); `store`: artifact_store(). Users whose
@@ -174,6 +192,14 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
         "minio_password": old(names["minio"], "MINIO_ROOT_PASSWORD") or gen(32),
         "client_key": old(names["minio_client"], "AWS_ACCESS_KEY_ID") or ("client" + gen(14).lower()),
         "client_secret": old(names["minio_client"], "AWS_SECRET_ACCESS_KEY") or gen(32),
+        # The Versity S3 gateway's admin key (only its pod and the Job that creates the signing key see it) and
+        # MLflow's signing key (a gateway user that owns the artifact bucket and nothing else).
+        "gateway_admin_key": old(names["versitygw"], "ROOT_ACCESS_KEY") or ("admin" + gen(15).lower()),
+        "gateway_admin_secret": old(names["versitygw"], "ROOT_SECRET_KEY") or gen(40),
+        "signing_key": old(names["versitygw_client"], "AWS_ACCESS_KEY_ID") or ("mlflow" + gen(14).lower()),
+        # playbooks/rotate_store_key.yml: a new secret for the same key id (the gateway updates the user in place).
+        "signing_secret": ("" if to_bool(rotate_signing_key) else old(names["versitygw_client"], "AWS_SECRET_ACCESS_KEY"))
+        or gen(40),
         # The AI Gateway's key-encryption passphrase: generated once, then always kept (another
         # passphrase makes the stored keys unreadable; only playbooks/rotate_kek.yml changes it,
         # with `mlflow crypto rotate-kek`, and writes the version it rotated to with it).
@@ -183,6 +209,9 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
     if store.get("store") == "minio":
         c["s3_key"] = c["minio_user"]
         c["s3_secret"] = c["minio_password"]
+    elif store.get("store") == "versitygw":
+        c["s3_key"] = c["signing_key"]
+        c["s3_secret"] = c["signing_secret"]
     else:
         c["s3_key"] = s3_access_key_id or old(names["s3"], "AWS_ACCESS_KEY_ID")
         c["s3_secret"] = s3_secret_access_key or old(names["s3"], "AWS_SECRET_ACCESS_KEY")

@@ -26,7 +26,7 @@ BUCKET_RE = r"^[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]$"
 ENDPOINT_RE = r"^https?://[^\s/]+"
 # A DNS label of 64 characters or more somewhere in a host name.
 LONG_LABEL_RE = r"(^|\.)[^.]{64,}"
-STORES = ("minio", "allas", "s3")
+STORES = ("versitygw", "allas", "s3")
 # What `mlflow gc --older-than` parses (#d#h#m#s, float values allowed), at least one part.
 GC_AGE_RE = r"^(?=[0-9.])(?:[0-9]+(?:\.[0-9]+)?d)?(?:[0-9]+(?:\.[0-9]+)?h)?(?:[0-9]+(?:\.[0-9]+)?m)?(?:[0-9]+(?:\.[0-9]+)?s)?\Z"
 
@@ -227,8 +227,8 @@ def artifact_store_input_problem(artifact_store, s3_access_key_id, s3_secret_acc
     store = artifact_store
     ok = (
         store in STORES
-        and (store == "minio" or (len(s3_access_key_id or "") > 0 and len(s3_secret_access_key or "") > 0))
-        and (store == "minio" or matches(BUCKET_RE, s3_bucket))
+        and (store == "versitygw" or (len(s3_access_key_id or "") > 0 and len(s3_secret_access_key or "") > 0))
+        and (store == "versitygw" or matches(BUCKET_RE, s3_bucket))
         and (store != "s3" or matches(ENDPOINT_RE, s3_endpoint_url))
     )
     if ok:
@@ -238,8 +238,11 @@ def artifact_store_input_problem(artifact_store, s3_access_key_id, s3_secret_acc
             "allas and s3 need mlflow_s3_access_key_id, mlflow_s3_secret_access_key and a valid mlflow_s3_bucket;"
             " s3 also needs mlflow_s3_endpoint_url (http(s)://...)"
         )
+    elif store == "minio":
+        why = ("MinIO is archived with advisories that will never be fixed: no stack moves to it; choose versitygw"
+               " (the in-cluster Versity S3 gateway), allas or s3")
     else:
-        why = "must be one of minio, allas, s3"
+        why = "must be one of versitygw, allas, s3"
     return "mlflow_artifact_store=" + text(store) + ": " + why + "."
 
 

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.csc.mlflow.plugins.module_utils.credentials import IN_CLUSTER_STORES
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool, to_int
 
 
@@ -79,11 +80,12 @@ def tracking_replicas(replicas, autoscale_max_replicas=0, current=0):
 
 
 def presigned_path(enabled, artifact_mode, store, openshift, route_host=""):
-    """Whether the stack serves the public path for pre-signed transfers to the in-cluster MinIO.
+    """Whether the stack serves the public path for pre-signed transfers to the in-cluster store.
 
-    Only for proxied artifacts (direct mode has clients talk to S3 themselves) on MinIO (another S3
+    Only for proxied artifacts (direct mode has clients talk to S3 themselves) on the in-cluster store
+    (the Versity S3 gateway, or MinIO for the stacks that still run it; another S3
     store signs for its own public endpoint), and only with a public host: a Route on OpenShift, or
     `route_host` (mlflow_presigned_route_host, an Ingress host) elsewhere. `store`: the store's name.
     """
-    return (to_bool(enabled) and artifact_mode != "direct" and text(store) == "minio"
+    return (to_bool(enabled) and artifact_mode != "direct" and text(store) in IN_CLUSTER_STORES
             and (to_bool(openshift) or text(route_host) != ""))

@@ -15,10 +15,11 @@ NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",
     "database": "demo-database", "minio": "demo-minio", "minio_client": "demo-minio-client", "s3": "demo-s3",
     "config": "demo-config", "users": "demo-users", "htpasswd": "demo-htpasswd", "models_auth": "demo-models-auth",
-    "crypto": "demo-crypto",
+    "crypto": "demo-crypto", "versitygw": "demo-versitygw", "versitygw_client": "demo-versitygw-client",
 }
 GEN_ANN = "csc.mlflow/generated-passwords"
 MINIO = "http://demo-minio:9000"
+GATEWAY = "http://demo-versitygw:7070"
 ALLAS = "https://a3s.fi"
 
 
@@ -34,26 +35,34 @@ def secret(name, data, annotations=None):
 
 
 def store(request=None, config=None):
-    return cr.artifact_store(request, config or {}, MINIO, "default", ALLAS)
+    return cr.artifact_store(request, config or {}, MINIO, "default", ALLAS, GATEWAY)
 
 
 # --- artifact_store
 
-def test_store_defaults_to_minio():
+def test_a_new_stack_gets_the_versity_gateway():
     for request in (None, {}):
-        assert store(request) == {"store": "minio", "endpoint": MINIO, "bucket": "default", "prefix": "",
-                                  "checksum_when_required": False, "uri": "s3://default/"}
-    assert list(store()) == ["store", "endpoint", "bucket", "prefix", "checksum_when_required", "uri"]
+        assert store(request) == {"store": "versitygw", "endpoint": GATEWAY, "bucket": "default", "prefix": "",
+                                  "checksum_when_required": False, "uri": "s3://default/", "in_cluster": True}
+    assert list(store()) == ["store", "endpoint", "bucket", "prefix", "checksum_when_required", "uri", "in_cluster"]
+
+
+def test_a_stack_that_runs_minio_keeps_it():
+    assert store(None, {"ARTIFACT_STORE": "minio", "S3_BUCKET": "default"}) == {
+        "store": "minio", "endpoint": MINIO, "bucket": "default", "prefix": "", "checksum_when_required": False,
+        "uri": "s3://default/", "in_cluster": True}
+    # ... until it asks for the gateway.
+    assert store({"store": "versitygw"}, {"ARTIFACT_STORE": "minio"})["endpoint"] == GATEWAY
 
 
 def test_store_keeps_the_current_one():
     cfg = {"ARTIFACT_STORE": "allas", "S3_BUCKET": "bkt", "S3_PREFIX": "/runs/x/", "MLFLOW_S3_ENDPOINT_URL": ALLAS,
            "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required"}
     assert store(None, cfg) == {"store": "allas", "endpoint": ALLAS, "bucket": "bkt", "prefix": "runs/x",
-                                "checksum_when_required": True, "uri": "s3://bkt/runs/x/"}
+                                "checksum_when_required": True, "uri": "s3://bkt/runs/x/", "in_cluster": False}
     cfg = {"ARTIFACT_STORE": "s3", "S3_BUCKET": "b2", "MLFLOW_S3_ENDPOINT_URL": "https://s3.example"}
     assert store({}, cfg) == {"store": "s3", "endpoint": "https://s3.example", "bucket": "b2", "prefix": "",
-                              "checksum_when_required": False, "uri": "s3://b2/"}
+                              "checksum_when_required": False, "uri": "s3://b2/", "in_cluster": False}
     # A recorded MinIO store is MinIO with the role's bucket, whatever else the ConfigMap says.
     assert store(None, {"ARTIFACT_STORE": "minio", "S3_BUCKET": "x"})["bucket"] == "default"
 
@@ -62,7 +71,7 @@ def test_store_requested_allas_fills_in_the_endpoint():
     req = {"store": "allas", "endpoint": "", "bucket": "ab", "prefix": "//a/b//", "checksum_when_required": True}
     assert store(req, {"ARTIFACT_STORE": "s3"}) == {
         "store": "allas", "endpoint": ALLAS, "bucket": "ab", "prefix": "a/b", "checksum_when_required": True,
-        "uri": "s3://ab/a/b/"}
+        "uri": "s3://ab/a/b/", "in_cluster": False}
     # Without checksum_when_required in the request: true for allas only.
     assert store({"store": "allas", "bucket": "ab"})["checksum_when_required"] is True
     assert store({"store": "s3", "endpoint": "https://s", "bucket": "ab"})["checksum_when_required"] is False
@@ -71,7 +80,7 @@ def test_store_requested_allas_fills_in_the_endpoint():
 def test_store_requested_s3():
     req = {"store": "s3", "endpoint": "https://s3.example", "bucket": "sb", "prefix": "x", "checksum_when_required": "yes"}
     assert store(req) == {"store": "s3", "endpoint": "https://s3.example", "bucket": "sb", "prefix": "x",
-                          "checksum_when_required": True, "uri": "s3://sb/x/"}
+                          "checksum_when_required": True, "uri": "s3://sb/x/", "in_cluster": False}
     assert store(dict(req, checksum_when_required="false"))["checksum_when_required"] is False
 
 
@@ -101,6 +110,10 @@ def test_direct_mode_on_the_in_cluster_store_needs_the_risk_named():
     assert cr.artifact_store_problems(minio, "k", "s", "direct") == [cr.UNFILTERED_STORE_ROUTE_MSG]
     assert cr.artifact_store_problems(minio, "k", "s", "direct", "true") == []
     assert cr.artifact_store_problems(minio, "k", "s", "proxied") == []
+    # The gateway checks every signature, but its own Route is not built: direct mode on it is refused.
+    gateway = dict(minio, store="versitygw", endpoint=GATEWAY)
+    assert cr.artifact_store_problems(gateway, "k", "s", "direct") == [cr.GATEWAY_DIRECT_MSG]
+    assert cr.artifact_store_problems(gateway, "k", "s", "proxied") == []
     # Allas/S3 in direct mode: no Route of ours in front of the store.
     assert cr.artifact_store_problems(dict(minio, store="allas", endpoint="https://a3s.fi"), "k", "s", "direct") == []
 
@@ -127,6 +140,8 @@ KEPT = [
     secret("demo-minio-client", {"AWS_ACCESS_KEY_ID": "clientx", "AWS_SECRET_ACCESS_KEY": "client-pw"}),
     secret("demo-s3", {"AWS_ACCESS_KEY_ID": "oldkey", "AWS_SECRET_ACCESS_KEY": "oldsecret"}),
     secret("demo-crypto", {"MLFLOW_CRYPTO_KEK_PASSPHRASE": "kept-kek", "MLFLOW_CRYPTO_KEK_VERSION": "3"}),
+    secret("demo-versitygw", {"ROOT_ACCESS_KEY": "adminkept", "ROOT_SECRET_KEY": "admin-pw"}),
+    secret("demo-versitygw-client", {"AWS_ACCESS_KEY_ID": "mlflowkept", "AWS_SECRET_ACCESS_KEY": "signing-pw"}),
 ]
 
 
@@ -162,16 +177,33 @@ def test_everything_kept(counting):
         "client_key": "clientx", "client_secret": "client-pw", "s3_key": "rootabc", "s3_secret": "minio-pw",
     }
     assert list(c) == ["users", "models_user", "models_password", "pg_user", "pg_password", "pg_database", "database_uri",
-                       "minio_user", "minio_password", "client_key", "client_secret", "kek_passphrase", "kek_version",
+                       "minio_user", "minio_password", "client_key", "client_secret", "gateway_admin_key",
+                       "gateway_admin_secret", "signing_key", "signing_secret", "kek_passphrase", "kek_version",
                        "s3_key", "s3_secret", "generated",
                        "htpasswd_users", "known_logins", "htpasswd_fingerprint", "htpasswd_existing", "htpasswd_current"]
     assert c["known_logins"] == cr.known_logins_map(c["htpasswd_users"])
     assert c["htpasswd_existing"] == "" and c["htpasswd_current"] == ""
 
 
+def test_mlflow_signs_with_the_bucket_key_never_the_gateway_admin_key(counting):
+    c = credentials(KEPT, [{"name": "alice"}], store_name="versitygw")
+    assert (c["s3_key"], c["s3_secret"]) == ("mlflowkept", "signing-pw")
+    assert (c["gateway_admin_key"], c["gateway_admin_secret"]) == ("adminkept", "admin-pw")
+    fresh = credentials([], [{"name": "alice"}], store_name="versitygw")
+    assert fresh["s3_key"].startswith("mlflow") and fresh["s3_key"] != fresh["gateway_admin_key"]
+    assert fresh["gateway_admin_key"].startswith("admin") and len(fresh["gateway_admin_secret"]) == 40
+
+
+def test_rotating_the_signing_key_keeps_its_id_and_renews_its_secret(counting):
+    c = credentials(KEPT, [{"name": "alice"}], store_name="versitygw", rotate_signing_key=True)
+    assert c["s3_key"] == "mlflowkept" and c["s3_secret"] not in ("signing-pw", "")
+    assert c["gateway_admin_secret"] == "admin-pw"    # only the signing key changes
+    assert credentials(KEPT, [{"name": "alice"}], store_name="versitygw", rotate_signing_key="false")["s3_secret"] == "signing-pw"
+
+
 def test_kek_passphrase_is_generated_once_and_then_kept(counting):
     c = credentials([], [{"name": "alice"}])
-    assert c["kek_passphrase"] == "G8" + "x" * 40 and c["kek_version"] == "1"  # the fake's longest
+    assert c["kek_passphrase"] == "G12" + "x" * 40 and c["kek_version"] == "1"  # the fake's longest
     # Kept as the Secret has it, also the version a rotation wrote; nothing a run is given changes it.
     c = credentials(KEPT, [{"name": "alice", "password": "new-pw"}], store_name="s3", database_uri="postgresql://new",
                     s3_access_key_id="nk", s3_secret_access_key="ns", password_length=64)

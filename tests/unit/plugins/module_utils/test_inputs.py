@@ -218,8 +218,8 @@ def store_input(store, **kw):
 
 
 def test_store_input_fine():
-    assert store_input("minio") == ""
-    assert store_input("minio", s3_endpoint_url="nonsense") == ""
+    assert store_input("versitygw") == ""
+    assert store_input("versitygw", s3_endpoint_url="nonsense") == ""
     assert store_input("allas", s3_bucket="abc", **KEYS) == ""
     assert store_input("s3", s3_bucket="abc", s3_endpoint_url="https://s3.example", **KEYS) == ""
 
@@ -229,8 +229,10 @@ def test_store_input_problems():
     assert store_input("allas", s3_bucket="ab", **KEYS) == STORE_MSG % "allas"
     assert store_input("s3", s3_bucket="abc", s3_endpoint_url="s3.example", **KEYS) == STORE_MSG % "s3"
     assert store_input("s3", s3_bucket="abc", s3_endpoint_url="https://s3", s3_access_key_id="k") == STORE_MSG % "s3"
-    assert store_input("gcs") == "mlflow_artifact_store=gcs: must be one of minio, allas, s3."
-    assert store_input("") == "mlflow_artifact_store=: must be one of minio, allas, s3."
+    assert store_input("gcs") == "mlflow_artifact_store=gcs: must be one of versitygw, allas, s3."
+    assert store_input("") == "mlflow_artifact_store=: must be one of versitygw, allas, s3."
+    # No stack moves to the archived MinIO.
+    assert "MinIO is archived" in store_input("minio")
 
 
 # --- tracking_problems
