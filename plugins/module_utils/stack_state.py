@@ -121,6 +121,10 @@ OPTIONAL_NAMED = (
     ("gc", (("batch/v1", "CronJob"),)),
     ("metrics", (("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"))),
     ("tracking", (("monitoring.coreos.com/v1", "ServiceMonitor"),)),
+    # MinIO runs only while it is the store (stacks from before the Versity S3 gateway): once they moved, its
+    # Deployment, Service, policy and Route go; its PVC and Secret stay until the user removes them.
+    ("minio", (("apps/v1", "Deployment"), ("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"),
+               ("route.openshift.io/v1", "Route"), ("networking.k8s.io/v1", "Ingress"))),
 )
 
 
@@ -130,7 +134,8 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
     The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
     the database is external (`external_database`: a bool, or the database URI); a live object
     of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica, its autoscaler) or of OPTIONAL_NAMED
-    (the pre-signed transfer path, gc, metrics) that is not among the rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
+    (the pre-signed transfer path, gc, metrics, MinIO once it is no longer the store) that is not among the
+    rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
     (mlflow_backup_schedule) is empty (None: not known, kept). The backup PVC stays: it holds the backups.
     """
     live = live or {}
@@ -146,8 +151,9 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
                 key = kind + "/" + text(names.get(name_key, ""))
                 if key in live and key not in rendered:
                     out.append(_ref(api_version, kind, names[name_key]))
-    if artifact_mode != "direct" and "Route/" + names["minio"] in live:
-        out.append(_ref("route.openshift.io/v1", "Route", names["minio"]))
+    minio_route = _ref("route.openshift.io/v1", "Route", names["minio"])
+    if artifact_mode != "direct" and "Route/" + names["minio"] in live and minio_route not in out:
+        out.append(minio_route)
     if external_database and "Deployment/" + names["postgresql"] in live:
         out.append(_ref("apps/v1", "Deployment", names["postgresql"]))
         out.append(_ref("v1", "Service", names["postgresql"]))

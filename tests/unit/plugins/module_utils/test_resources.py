@@ -441,7 +441,7 @@ def test_two_replicas_fit_the_default_csc_quota_without_models_only():
     # the second tracking pod costs 1250m CPU, 2176Mi memory and 2Gi ephemeral storage in limits
     assert rs.problems(objects, limit_ranges=LIMITS, quotas=[unused(ACRQ)], replicas={"mlflow-models": 1},
                        reserve=[DEFAULT_JOB]) == [
-        "the run needs limits.cpu 4750m (mlflow-postgresql 500m, mlflow-minio 500m, mlflow (x2) 2500m, mlflow-models 750m, "
+        "the run needs limits.cpu 4750m (mlflow-postgresql 500m, mlflow-versitygw 500m, mlflow (x2) 2500m, mlflow-models 750m, "
         "job 500m), AppliedClusterResourceQuota crq-2001234 allows 4 and nothing else uses it: 4 left; lower limits.cpu or ask "
         "CSC for more quota",
     ]  # limits.ephemeral-storage: 4Gi + 1Gi, exactly the 5Gi of the CSC project
@@ -463,7 +463,7 @@ def test_two_replicas_roll_without_a_surge_pod():
     # with a surge pod (maxSurge 1) the same rollout would need a third tracking pod's CPU
     obj(changed, "mlflow")["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     assert rs.problems(changed, limit_ranges=LIMITS, quotas=[quota], live=live, reserve=[DEFAULT_JOB])[0].startswith(
-        "the run needs limits.cpu 5250m (mlflow-postgresql 500m, mlflow-minio 500m, mlflow (x2) during its rolling update 3750m")
+        "the run needs limits.cpu 5250m (mlflow-postgresql 500m, mlflow-versitygw 500m, mlflow (x2) during its rolling update 3750m")
 
 
 def test_two_replicas_and_models_fit_with_the_sizing_of_the_user_guide():

@@ -196,6 +196,18 @@ def test_obsolete_presigned_path_goes_when_not_rendered():
     assert ss.obsolete_objects(live, NAMES, "proxied", "") == []
 
 
+def test_minio_goes_once_it_is_not_the_store_and_its_data_stays():
+    live = ss.index_live([deployment("demo-minio"), service("demo-minio"), route("demo-minio", "m.x"),
+                          {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "demo-minio"}},
+                          {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "demo-minio"}, "data": {}}])
+    gone = ss.obsolete_objects(live, NAMES, "proxied", "", [{"kind": "Service", "metadata": {"name": "demo"}}])
+    assert [(o["kind"], o["metadata"]["name"]) for o in gone] == [
+        ("Deployment", "demo-minio"), ("Service", "demo-minio"), ("Route", "demo-minio")]
+    # Still the store (a stack from before the gateway): all of it stays.
+    rendered = [{"kind": k, "metadata": {"name": "demo-minio"}} for k in ("Deployment", "Service", "Route")]
+    assert ss.obsolete_objects(live, NAMES, "direct", "", rendered) == []
+
+
 def test_obsolete_gc_and_metrics_go_when_switched_off():
     def obj(api_version, kind, name):
         return {"apiVersion": api_version, "kind": kind, "metadata": meta(name)}
