@@ -295,8 +295,8 @@ def main() -> int:
             with Peaks(stack) as pk:   # the client has only the tracking exports (stack.client_env())
                 transfers.append(run_py(stack, TRANSFER, [str(big)], stack.client_env()))
             peaks.append(pk.peak)
-            s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.minio.endpoint, bucket], keys))
-        alone = run_py(stack, CLIENT_ALONE, [str(big), stack.minio.endpoint, bucket, stack.presigned_uri], keys)
+            s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.store.endpoint, bucket], keys))
+        alone = run_py(stack, CLIENT_ALONE, [str(big), stack.store.endpoint, bucket, stack.presigned_uri], keys)
         at_rest = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
         big.unlink()
     finally:

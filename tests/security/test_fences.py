@@ -13,7 +13,7 @@ import pytest
 pytestmark = [pytest.mark.stack]
 
 ROUTER_NS = {"kubernetes.io/metadata.name": "openshift-ingress", "policy-group.network.openshift.io/ingress": ""}
-PORTS = (5000, 5001, 5432, 8080, 8081, 9000, 9090)
+PORTS = (5000, 5001, 5432, 7070, 7071, 8080, 8081, 9000, 9090)
 
 
 def _matches(selector: dict | None, labels: dict) -> bool:
@@ -77,7 +77,8 @@ def fenced(stack_cluster, deployment):
         namespace=ns).to_dict()["items"]
     pods = _pods(stack_cluster.dynamic, ns, deployment.app)
     assert {"Deployment/" + deployment.app, f"Deployment/{deployment.app}-models",
-            f"Deployment/{deployment.app}-postgresql", f"Deployment/{deployment.app}-minio"} <= set(pods), pods
+            f"Deployment/{deployment.app}-postgresql", f"Deployment/{deployment.app}-versitygw"} <= set(pods), pods
+    assert f"Deployment/{deployment.app}-minio" not in pods, "a new stack runs no MinIO"
     return ns, policies, pods
 
 
@@ -115,28 +116,29 @@ def test_each_source_reaches_only_what_is_named(fenced, deployment):
     ns, policies, pods = fenced
     app = deployment.app
     tracking, models = f"Deployment/{app}", f"Deployment/{app}-models"
-    postgresql, minio = f"Deployment/{app}-postgresql", f"Deployment/{app}-minio"
+    postgresql, store = f"Deployment/{app}-postgresql", f"Deployment/{app}-versitygw"
     expected = {
         "router": {(tracking, 8080), (tracking, 8081), (models, 8080)},
         "models": {(tracking, 8080), (tracking, 8081)},
-        "tracking": {(postgresql, 5432), (minio, 9000)},
-        "backup": {(postgresql, 5432), (minio, 9000)},
-        "restore": {(postgresql, 5432), (minio, 9000)},
+        "tracking": {(postgresql, 5432), (store, 7070)},
+        "backup": {(postgresql, 5432), (store, 7070)},
+        "restore": {(postgresql, 5432), (store, 7070)},
         # mlflow gc deletes proxied artifacts through the tracking server (MLFLOW_TRACKING_URI http://<app>:8080).
-        "gc": {(tracking, 8080), (tracking, 8081), (postgresql, 5432), (minio, 9000)},
+        "gc": {(tracking, 8080), (tracking, 8081), (postgresql, 5432), (store, 7070)},
         "db-upgrade": {(postgresql, 5432)},
         "rotate-kek": {(postgresql, 5432)},
-        "s3-migrate": {(minio, 9000)},
-        "minio-user": {(minio, 9000)},
+        "s3-migrate": {(store, 7070)},
+        # The gateway's admin API: only the Job that creates MLflow's signing key.
+        "versitygw-user": {(store, 7071)},
         "postgresql": set(),
-        "minio": set(),
+        "versitygw": set(),
     }
     for who, allowed in expected.items():
         if who == "router":
             source = {"namespace": "openshift-ingress", "ns_labels": ROUTER_NS, "labels": {"ingresscontroller": "default"}}
         else:
             source = {"namespace": ns, "ns_labels": {"kubernetes.io/metadata.name": ns}, "labels": _component(app, who)}
-        reached = {(w, port) for w, pod in pods.items() if w in (tracking, models, postgresql, minio)
+        reached = {(w, port) for w, pod in pods.items() if w in (tracking, models, postgresql, store)
                    for port in PORTS if admitted(policies, ns, pod, port, source)}
         assert reached == allowed, (who, sorted(reached))
 
@@ -149,5 +151,7 @@ def test_models_pod_holds_no_store_key(stack_cluster, deployment):
         names = {e["name"] for e in c.get("env") or []}
         refs = {(e.get("valueFrom") or {}).get("secretKeyRef", {}).get("name") for e in c.get("env") or []}
         refs |= {(s.get("secretRef") or {}).get("name") for s in c.get("envFrom") or []}
-        assert not names & {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}, c["name"]
-        assert not refs & {f"{deployment.app}-s3", f"{deployment.app}-minio", f"{deployment.app}-minio-client"}, c["name"]
+        assert not names & {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
+                            "ROOT_ACCESS_KEY", "ROOT_SECRET_KEY"}, c["name"]
+        assert not refs & {f"{deployment.app}-s3", f"{deployment.app}-minio", f"{deployment.app}-minio-client",
+                           f"{deployment.app}-versitygw", f"{deployment.app}-versitygw-client"}, c["name"]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install/build what the running-stack tests, `make demo` and `make bench` need, cached:
 #   - PostgreSQL and NGINX from Debian (chromium for the browser test);
-#   - MinIO built from its Go module into $CSC_MLFLOW_CACHE/bin/minio-<version>/minio;
+#   - MinIO built from its Go module into $CSC_MLFLOW_CACHE/bin/minio-<version>/minio (stacks that still run it);
+#   - the Versity S3 gateway (the default in-cluster store) built from its Go module at the role's
+#     mlflow_versitygw_version into $CSC_MLFLOW_CACHE/bin/versitygw-<version>/versitygw;
 #   - the MLflow venv from images/mlflow/requirements.txt (the image's own list) into
 #     $CSC_MLFLOW_CACHE/venv/mlflow-<12-char sha256 of that file>/;
 #   - an older MLflow (tests/stack/requirements-old.txt) for the upgrade test;
@@ -25,6 +27,11 @@ if [[ -f $role_defaults ]]; then
     log "role mlflow_minio_version=$role_minio is not a Go module version; building $MINIO_MODULE_VERSION"
   fi
 fi
+
+# --- versitygw version: the role's default ----------------------------------------
+VERSITYGW_VERSION=$(sed -n 's/^mlflow_versitygw_version:[[:space:]]*["'\'']\{0,1\}\(v[0-9][^"'\''[:space:]]*\).*/\1/p' \
+  "$ROOT/roles/mlflow_versitygw/defaults/main.yml" | head -n1)
+[[ -n $VERSITYGW_VERSION ]] || { log "no mlflow_versitygw_version in roles/mlflow_versitygw/defaults/main.yml"; exit 1; }
 
 # --- Debian packages --------------------------------------------------------------
 need=()
@@ -61,6 +68,18 @@ if [[ ! -x $minio_dir/minio ]]; then
   rm -rf "$tmp"
 fi
 
+# --- the Versity S3 gateway from its Go module -------------------------------------
+vgw_dir=$CACHE/bin/versitygw-$VERSITYGW_VERSION
+if [[ ! -x $vgw_dir/versitygw ]]; then
+  log "building versitygw $VERSITYGW_VERSION (about 3 minutes on 2 cores)"
+  mkdir -p "$vgw_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    go install -trimpath -ldflags='-s -w' "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+  mv "$tmp/bin/versitygw" "$vgw_dir/versitygw.part" && mv "$vgw_dir/versitygw.part" "$vgw_dir/versitygw"
+  rm -rf "$tmp"
+fi
+
 # --- MLflow venvs -----------------------------------------------------------------
 make_venv() {  # make_venv <dir> <requirements file>
   local dir=$1 req=$2
@@ -83,4 +102,4 @@ checkov_sha=$(sha256sum "$checkov_req" | cut -c1-12)
 make_venv "$CACHE/venv/checkov-$checkov_sha" "$checkov_req"
 
 
-log "ready: minio $minio_dir/minio, mlflow venv $CACHE/venv/mlflow-$sha"
+log "ready: minio $minio_dir/minio, versitygw $vgw_dir/versitygw, mlflow venv $CACHE/venv/mlflow-$sha"

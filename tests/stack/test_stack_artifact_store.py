@@ -15,7 +15,7 @@ import textwrap
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from running_stack.deployed import Deployed
+from running_stack.deployed import Deployed, copy_job_env, with_env
 from running_stack.minio import MinIO
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
@@ -51,25 +51,6 @@ def _run(stack, code, *args):
 
 def _objects(minio: MinIO, bucket: str) -> list[str]:
     return [o["Key"] for o in minio.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
-
-
-def _migrate_env(old: dict, new: dict) -> dict:
-    """SRC_/DST_ settings of the copy Job, from the tracking container's env before/after."""
-    env = {}
-    for side, e in (("SRC", old), ("DST", new)):
-        env.update({f"{side}_ENDPOINT_URL": e["MLFLOW_S3_ENDPOINT_URL"], f"{side}_BUCKET": e["S3_BUCKET"],
-                    f"{side}_PREFIX": e.get("S3_PREFIX", ""), f"{side}_AWS_ACCESS_KEY_ID": e["AWS_ACCESS_KEY_ID"],
-                    f"{side}_AWS_SECRET_ACCESS_KEY": e["AWS_SECRET_ACCESS_KEY"],
-                    f"{side}_CHECKSUM_WHEN_REQUIRED":
-                        str(e.get("AWS_REQUEST_CHECKSUM_CALCULATION") == "when_required").lower()})
-    return env
-
-
-def _with_env(container: dict, env: dict) -> dict:
-    c = dict(container)
-    c.pop("envFrom", None)
-    c["env"] = [{"name": k, "value": v} for k, v in env.items()]
-    return c
 
 
 LOG_BIG = textwrap.dedent("""
@@ -114,7 +95,7 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path, big_file):
             stack.deployed.env(container)
         except ApiException as e:  # the role deletes the Job's Secret once the Job is done
             assert e.status == 404
-            container = _with_env(container, _migrate_env(before, stack.deployed.env(stack.mlflow_container()[1])))
+            container = with_env(container, copy_job_env(before, stack.deployed.env(stack.mlflow_container()[1])))
         res = stack.run_container_once(spec, container, name)
         assert res.returncode == 0, res.stdout + res.stderr
         summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -153,8 +134,8 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path, big_file):
         assert [k for k, size in sizes.items() if big["run_id"] in k and size == big_file[0].stat().st_size], sizes
         routes = stack.deployed.routes()
         assert f"{stack.app}-presigned" not in routes and stack.app in routes, routes
-        # nothing new landed in the old in-cluster MinIO
-        old_keys = [k for b in stack.minio.s3().list_buckets()["Buckets"] for k in _objects(stack.minio, b["Name"])]
+        # nothing new landed in the old in-cluster store
+        old_keys = [k for b in stack.gateway.s3().list_buckets()["Buckets"] for k in _objects(stack.gateway, b["Name"])]
         assert not [k for k in old_keys if new["run_id"] in k]
     finally:
         stack.down()

@@ -82,10 +82,9 @@ def _result(r):
 
 
 def _keys(stack):
-    minio = stack.deployed.secret(f"{stack.app}-minio")
     cfg = stack.deployed.configmap(f"{stack.app}-config")
-    env = {"S3_ENDPOINT": stack.minio.endpoint, "S3_KEY": minio["MINIO_ROOT_USER"],
-           "S3_SECRET": minio["MINIO_ROOT_PASSWORD"], "S3_BUCKET": cfg["S3_BUCKET"]}
+    env = {"S3_ENDPOINT": stack.store.endpoint, "S3_KEY": stack.store.access_key,
+           "S3_SECRET": stack.store.secret_key, "S3_BUCKET": cfg["S3_BUCKET"]}
     return _result(stack.run_client(KEYS, env=env))
 
 

@@ -142,13 +142,17 @@ def test_both_replicas_creating_a_missing_bucket_at_once_succeed(replicas_stack)
     stack = replicas_stack
     spec = stack.deployed.pod_spec(APP)
     init = next(c for c in spec["initContainers"] if c["name"] == "ensure-bucket")
-    held = HeldHeads(stack.minio.port, delay=2.0)
+    held = HeldHeads(stack.store.port, delay=2.0)
     said = []
     try:
         for i in range(3):
             c = copy.deepcopy(init)
+            # A key that may create buckets, as an Allas or S3 key may (MLflow's key on the in-cluster gateway may
+            # not: there the gateway's Job creates the bucket and the init container waits for it).
             c["env"] = [*(c.get("env") or []), {"name": "S3_BUCKET", "value": f"race-{i}"},
-                        {"name": "MLFLOW_S3_ENDPOINT_URL", "value": f"http://127.0.0.1:{held.port}"}]
+                        {"name": "MLFLOW_S3_ENDPOINT_URL", "value": f"http://127.0.0.1:{held.port}"},
+                        {"name": "AWS_ACCESS_KEY_ID", "value": stack.store.access_key},
+                        {"name": "AWS_SECRET_ACCESS_KEY", "value": stack.store.secret_key}]
             with ThreadPoolExecutor(2) as pool:
                 runs = list(pool.map(lambda n, c=c, i=i: stack.run_container_once(spec, c, f"race-{i}-{n}"), (0, 1)))
             assert [r.returncode for r in runs] == [0, 0], [(r.stdout, r.stderr[-3000:]) for r in runs]

@@ -62,9 +62,9 @@ def test_restart_postgresql_and_minio_mid_loop(stack):
         time.sleep(3)
         stack.pg.start()
         time.sleep(5)
-        stack.minio.stop()
+        stack.store.stop()
         time.sleep(3)
-        stack.minio.start()
+        stack.store.start()
         out, err = p.communicate(timeout=300)
     finally:
         if p.poll() is None:

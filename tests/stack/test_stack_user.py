@@ -114,7 +114,7 @@ def test_log_and_read_back_with_1gib_artifact(stack, deployment, big_file):
     assert out["big_sha"] == sha, "1 GiB artifact changed on the way"
     assert out["artifact_uri"].startswith("mlflow-artifacts:"), out["artifact_uri"]
     # the object is in the deployment's bucket in MinIO
-    s3 = stack.minio.s3()
+    s3 = stack.store.s3()
     sizes = [o["Size"] for b in s3.list_buckets()["Buckets"]
              for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
     assert path.stat().st_size in sizes

@@ -180,3 +180,24 @@ def container_argv(container: dict, env: dict[str, str]) -> list[str]:
     """The container's command and args, `$(VAR)`-expanded with `env` as the kubelet does."""
     argv = list(container.get("command") or []) + list(container.get("args") or [])
     return [expand(a, env) for a in argv]
+
+
+def copy_job_env(old: dict, new: dict) -> dict:
+    """SRC_/DST_ settings of the artifact copy Job, from the tracking container's env before/after the switch (the
+    role deletes the Job's own Secret once the Job is done)."""
+    env = {}
+    for side, e in (("SRC", old), ("DST", new)):
+        env.update({f"{side}_ENDPOINT_URL": e["MLFLOW_S3_ENDPOINT_URL"], f"{side}_BUCKET": e["S3_BUCKET"],
+                    f"{side}_PREFIX": e.get("S3_PREFIX", ""), f"{side}_AWS_ACCESS_KEY_ID": e["AWS_ACCESS_KEY_ID"],
+                    f"{side}_AWS_SECRET_ACCESS_KEY": e["AWS_SECRET_ACCESS_KEY"],
+                    f"{side}_CHECKSUM_WHEN_REQUIRED":
+                        str(e.get("AWS_REQUEST_CHECKSUM_CALCULATION") == "when_required").lower()})
+    return env
+
+
+def with_env(container: dict, env: dict) -> dict:
+    """`container` with `env` as its whole environment."""
+    c = dict(container)
+    c.pop("envFrom", None)
+    c["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return c

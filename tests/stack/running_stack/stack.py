@@ -1,5 +1,6 @@
 """The stack deployed to a namespace of the test cluster, running on this machine: PostgreSQL,
-MinIO, the deployment's own bucket set-up, MLflow and NGINX (and, on demand, the Models server),
+the in-cluster store (the Versity S3 gateway; MinIO in stacks that still run it), the deployment's own bucket
+set-up, MLflow and NGINX (and, on demand, the Models server),
 each started from the deployed pod's container (command, args, env, volumes) through the
 `Substitutions`."""
 
@@ -18,6 +19,7 @@ from .postgresql import Postgres
 from .processes import Procs, local_env
 from .substitutions import Substitutions
 from .tools import Tools
+from .versitygw import ADMIN_PORT, S3_PORT, VersityGW
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Stack:
         self.subs = Substitutions(self.deployed.ns)
         self.pg: Postgres | None = None
         self.minio: MinIO | None = None
+        self.gateway: VersityGW | None = None
         self.mlflow_port = 0
         self.mlflow_replica_ports: list[int] = []   # the further tracking replicas' MLflow (up(replicas=...))
         self.nginx_port = 0
@@ -54,6 +57,51 @@ class Stack:
         self.pg.start()
         self.subs.services[f"{self.app}-postgresql"] = self.pg.port
 
+    @property
+    def store(self) -> VersityGW | MinIO:
+        """The in-cluster store the stack uses (ARTIFACT_STORE of its configuration)."""
+        engine = self.deployed.configmap(f"{self.app}-config").get("ARTIFACT_STORE")
+        store = self.minio if engine == "minio" else self.gateway
+        if store is None:
+            raise RuntimeError(f"the stack's store {engine!r} is not running here")
+        return store
+
+    def has_deployment(self, name: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.deployed.pod_spec(name)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+            return False
+        return True
+
+    def start_stores(self) -> None:
+        """The in-cluster stores the stack deploys: the gateway, and MinIO where it still runs."""
+        if self.has_deployment(f"{self.app}-versitygw"):
+            self.start_versitygw()
+        if self.has_deployment(f"{self.app}-minio"):
+            self.start_minio()
+
+    def start_versitygw(self) -> None:
+        self.gateway = VersityGW(self.procs, self.deployed, self.subs, self.state / "versitygw", self.tools)
+        self.gateway.start()
+        self.subs.services[f"{self.app}-versitygw"] = {S3_PORT: self.gateway.ports[S3_PORT],
+                                                       ADMIN_PORT: self.gateway.ports[ADMIN_PORT]}
+
+    def run_store_user_job(self) -> None:
+        """The gateway's user Job (the newest): MLflow's signing key and its bucket."""
+        jobs = [(name, spec) for name, spec in self.deployed.job_specs()
+                if any(c["name"] == "versitygw-user" for c in spec.get("containers") or [])]
+        if not jobs:
+            raise RuntimeError("no versitygw-user Job deployed")
+        name, spec = jobs[-1]
+        r = self.run_container_once(spec, self.deployed.container(spec, "versitygw-user"), name, venv=None,
+                                    path=f"{self.tools.versitygw.parent}:/usr/bin:/bin")
+        if r.returncode != 0:
+            raise RuntimeError(f"store user Job {name} failed: {r.stdout}\n{r.stderr}")
+
     def start_minio(self) -> None:
         spec = self.deployed.pod_spec(f"{self.app}-minio")
         env = self.deployed.env(spec["containers"][0])
@@ -63,12 +111,18 @@ class Stack:
         self.subs.services[f"{self.app}-minio"] = self.minio.port
 
     def run_container_once(self, spec: dict, container: dict, name: str, venv: Path | None = None,
-                           timeout: float = 300) -> subprocess.CompletedProcess:
-        """Run an init container / Job container's command locally (same argv and env)."""
+                           timeout: float = 300, path: str | None = None) -> subprocess.CompletedProcess:
+        """Run an init container / Job container's command locally (same argv and env; `path`: its PATH when the
+        image's tools are not MLflow's)."""
         root = self.state / "run" / name
         root.mkdir(parents=True, exist_ok=True)
         subs = self.local_subs(self.deployed.materialise_volumes(spec, container, root))
         env = subs.env(self.deployed.env(container))
+        if path:
+            env["PATH"] = path
+            return subprocess.run(subs.argv(container_argv(container, env)), check=False,
+                                  env=local_env(env, home=root), capture_output=True, text=True, timeout=timeout,
+                                  cwd=root)
         if self.pg is not None:  # `-h <postgresql service>` without a port: the local port
             env["PGPORT"] = str(self.pg.port)
         argv = subs.argv(container_argv(container, env))
@@ -81,7 +135,9 @@ class Stack:
                              {**self.subs.paths, **(paths or {})}, dict(self.subs.routes))
 
     def setup_bucket(self) -> None:
-        """Run the deployment's own bucket set-up (init container that talks to MinIO)."""
+        """Run the deployment's own bucket set-up: the gateway's user Job, then the tracking pod's init container."""
+        if self.gateway is not None:
+            self.run_store_user_job()
         for dep in (self.app, f"{self.app}-minio"):
             spec = self.deployed.pod_spec(dep)
             for c in spec.get("initContainers") or []:
@@ -155,7 +211,7 @@ class Stack:
         if missing:
             raise RuntimeError(f"stack tools missing (run `make stack-tools`): {missing}")
         self.start_postgresql()
-        self.start_minio()
+        self.start_stores()
         self.setup_bucket()
         self.start_mlflow()
         self.mlflow_replica_ports = [self.start_mlflow(f"mlflow-{i}") for i in range(2, replicas + 1)]
@@ -171,7 +227,7 @@ class Stack:
         (self.state / "stack.json").write_text(json.dumps({
             "namespace": self.deployed.ns, "app": self.app, "tracking_uri": self.tracking_uri,
             "mlflow_port": self.mlflow_port, "nginx_port": self.nginx_port,
-            "minio_endpoint": self.minio.endpoint if self.minio else None,
+            "store_endpoint": self.store.endpoint,
             "postgresql_port": self.pg.port if self.pg else None,
         }, indent=2))
 

@@ -17,7 +17,8 @@ class Substitutions:
     """The one place where cluster addresses, ports and paths become local ones."""
 
     namespace: str
-    services: dict[str, int] = field(default_factory=dict)     # service name -> local port (any svc port)
+    # service name -> local port (any svc port), or {svc port: local port} for a Service with several ports
+    services: dict[str, int | dict[int, int]] = field(default_factory=dict)
     ports: dict[int, int] = field(default_factory=dict)         # pod-local fixed port -> local port
     paths: dict[str, str] = field(default_factory=dict)         # mount path -> local path
     routes: dict[str, int] = field(default_factory=dict)        # Route host -> local port of its pod port
@@ -28,6 +29,11 @@ class Substitutions:
         for svc, port in self.services.items():
             names = [f"{svc}.{self.namespace}.svc.cluster.local", f"{svc}.{self.namespace}.svc",
                      f"{svc}.{self.namespace}", svc]
+            if isinstance(port, dict):
+                for n in names:
+                    for svc_port, local in port.items():
+                        s = re.sub(rf"(?<![\w.-]){re.escape(n)}:{svc_port}(?![\w.-])", f"127.0.0.1:{local}", s)
+                continue
             for n in names:
                 s = re.sub(rf"(?<![\w.-]){re.escape(n)}:\d+(?![\w.-])", f"127.0.0.1:{port}", s)
                 s = re.sub(rf"(//)({re.escape(n)})(?=[/\"'\s]|$)", rf"\g<1>127.0.0.1:{port}", s)

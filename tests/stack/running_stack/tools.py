@@ -1,4 +1,4 @@
-"""Where the stack's built tools are: MinIO, the MLflow venvs, checkov's venv (cached under $CSC_MLFLOW_CACHE,
+"""Where the stack's built tools are: the Versity S3 gateway, MinIO, the MLflow venvs, checkov's venv (cached under $CSC_MLFLOW_CACHE,
 keyed by version, by tests/stack/install.sh), Debian's PostgreSQL, NGINX and Chromium."""
 
 from __future__ import annotations
@@ -39,9 +39,16 @@ def _req_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+def versitygw_version() -> str:
+    """The Versity S3 gateway release the role pins (mlflow_versitygw_version)."""
+    defaults = (REPO / "roles/mlflow_versitygw/defaults/main.yml").read_text()
+    return re.search(r"^mlflow_versitygw_version:\s*[\"']?(v[0-9][^\"'\s]*)", defaults, re.M).group(1)
+
+
 @dataclass
 class Tools:
     minio: Path
+    versitygw: Path
     mlflow_venv: Path
     mlflow_old_venv: Path
     checkov_venv: Path
@@ -53,13 +60,14 @@ class Tools:
     def find(cls) -> "Tools":
         return cls(
             minio=CACHE / "bin" / f"minio-{minio_version()}" / "minio",
+            versitygw=CACHE / "bin" / f"versitygw-{versitygw_version()}" / "versitygw",
             mlflow_venv=CACHE / "venv" / f"mlflow-{_req_sha(REPO / 'images/mlflow/requirements.txt')}",
             mlflow_old_venv=CACHE / "venv" / f"mlflow-old-{_req_sha(REPO / 'tests/stack/requirements-old.txt')}",
             checkov_venv=CACHE / "venv" / f"checkov-{_req_sha(REPO / 'tests/security/requirements-checkov.txt')}",
         )
 
     def missing(self) -> list[str]:
-        miss = [str(p) for p in (self.minio, self.nginx, self.pg_bin / "postgres") if not p.exists()]
+        miss = [str(p) for p in (self.minio, self.versitygw, self.nginx, self.pg_bin / "postgres") if not p.exists()]
         miss += [str(v) for v in (self.mlflow_venv, self.mlflow_old_venv, self.checkov_venv)
                  if not (v / ".installed").exists()]
         return miss
