@@ -14,7 +14,8 @@ AWX = REPO / "awx"
 VENV_BIN = REPO / ".venv" / "bin"
 
 # playbook -> the role entry points it runs, as "role:entry point" (roles/<role>/meta/argument_specs.yml)
-_SERVICES = ["mlflow_postgresql:main", "mlflow_minio:main", "mlflow_tracking:main", "mlflow_models:main", "mlflow:apply"]
+_SERVICES = ["mlflow_postgresql:main", "mlflow_minio:main", "mlflow_versitygw:main", "mlflow_tracking:main", "mlflow_models:main",
+             "mlflow:apply"]
 ENTRY_POINTS = {
     "playbooks/deploy.yml": ["mlflow:prepare"] + _SERVICES,
     "playbooks/enable_models.yml": ["mlflow_models:enable", "mlflow:connect"],

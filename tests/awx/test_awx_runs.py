@@ -128,7 +128,8 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
     r = job.run("playbooks/deploy.yml")
     assert r.rc == 0 and r.failed == 0, str(r)
     deployments = job.objects("Deployment", "apps/v1")
-    assert {APP, f"{APP}-postgresql", f"{APP}-minio", f"{APP}-models"} <= set(deployments), sorted(deployments)
+    assert {APP, f"{APP}-postgresql", f"{APP}-versitygw", f"{APP}-models"} <= set(deployments), sorted(deployments)
+    assert f"{APP}-minio" not in deployments
     route = job.objects("Route", "route.openshift.io/v1")[APP]
     annotations = route.metadata.annotations or {}
     assert annotations.get("haproxy.router.openshift.io/ip_whitelist") == "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16"
@@ -160,8 +161,8 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
     assert r.rc == 0, str(r)
     s3 = job.objects("Secret").get(f"{APP}-s3")
     assert s3 is not None
-    # ... and back to the in-cluster MinIO
-    r = job.run("playbooks/configure_artifact_store.yml", {"mlflow_artifact_store": "minio", "mlflow_artifact_migrate": "false"})
+    # ... and back to the in-cluster store
+    r = job.run("playbooks/configure_artifact_store.yml", {"mlflow_artifact_store": "versitygw", "mlflow_artifact_migrate": "false"})
     assert r.rc == 0, str(r)
 
     job.assert_no_secrets_in_output(extra=keys.values())

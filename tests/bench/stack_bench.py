@@ -6,7 +6,8 @@ From one run on this machine, side by side:
   * 16 clients at once posting log-batch calls through the proxy (failed-login limit on, valid credentials)
     vs straight to MLflow, rounds alternating: calls per second (medians) and p99;
   * 1 GiB artifact upload and download throughput of the MLflow client with only the printed exports
-    (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs straight to MinIO (boto3),
+    (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs the same client straight to the
+    in-cluster store (its S3 artifact repository), with boto3 straight to the store as the anchor,
     BENCH_TRANSFER_ROUNDS times in turn (medians and spread), with the peak RSS of the tracking server's
     and NGINX's process groups and of the server's temp dir during each MLflow transfer.
 Targets: proxy overhead < 10 % on metric logging; uploads >= 90 %, downloads >= 80 % of direct throughput.
@@ -82,6 +83,23 @@ TRANSFER = textwrap.dedent("""
     d = os.path.join(os.path.dirname(big), "dl"); os.makedirs(d, exist_ok=True)
     t0 = time.perf_counter(); p = c.download_artifacts(run, os.path.basename(big), d); down = time.perf_counter() - t0
     os.remove(p)
+    print("RESULT " + json.dumps({"upload_MBps": size / up / 1e6, "download_MBps": size / down / 1e6,
+                                  "upload_s": up, "download_s": down}))
+""")
+
+# The same client (MLflow's S3 artifact repository, what `mlflow_artifact_mode=direct` clients use) straight to the
+# store with the tracking server's key: what the pre-signed path is measured against.
+CLIENT_S3 = textwrap.dedent("""
+    import json, os, sys, time
+    from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+    big, endpoint, bucket = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.environ["MLFLOW_S3_ENDPOINT_URL"] = endpoint
+    repo = S3ArtifactRepository(f"s3://{bucket}/bench/client-direct-{os.getpid()}")
+    size = os.path.getsize(big)
+    t0 = time.perf_counter(); repo.log_artifact(big); up = time.perf_counter() - t0
+    d = os.path.join(os.path.dirname(big), "dl-direct"); os.makedirs(d, exist_ok=True)
+    t0 = time.perf_counter(); p = repo.download_artifacts(os.path.basename(big), d); down = time.perf_counter() - t0
+    os.remove(p); repo.delete_artifacts()
     print("RESULT " + json.dumps({"upload_MBps": size / up / 1e6, "download_MBps": size / down / 1e6,
                                   "upload_s": up, "download_s": down}))
 """)
@@ -277,7 +295,8 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         stack.up()
-        print(f"stack up (PostgreSQL, MinIO, MLflow, NGINX): {time.perf_counter() - t0:.1f}s")
+        stack_store = stack.deployed.configmap(f"{stack.app}-config")["ARTIFACT_STORE"]
+        print(f"stack up (PostgreSQL, the {stack_store} store, MLflow, NGINX): {time.perf_counter() - t0:.1f}s")
         cfg = stack.deployed.env(stack.mlflow_container()[1])
         print(f"MLflow workers: {cfg.get('MLFLOW_WORKERS')}, nginx worker_processes from the ConfigMap")
         big = state / "big.bin"
@@ -288,13 +307,14 @@ def main() -> int:
                                        str(PARALLEL_CALLS), str(PARALLEL_ROUNDS)], {})
         bucket = cfg.get("S3_BUCKET", "default")
         keys = {"AWS_ACCESS_KEY_ID": cfg["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": cfg["AWS_SECRET_ACCESS_KEY"]}
-        transfers, s3s, peaks = [], [], []
+        transfers, clients_s3, s3s, peaks = [], [], [], []
         idle = Peaks(stack)
         before = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
         for _round in range(TRANSFER_ROUNDS):  # alternating, like the latency calls
             with Peaks(stack) as pk:   # the client has only the tracking exports (stack.client_env())
                 transfers.append(run_py(stack, TRANSFER, [str(big)], stack.client_env()))
             peaks.append(pk.peak)
+            clients_s3.append(run_py(stack, CLIENT_S3, [str(big), stack.store.endpoint, bucket], keys))
             s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.store.endpoint, bucket], keys))
         alone = run_py(stack, CLIENT_ALONE, [str(big), stack.store.endpoint, bucket, stack.presigned_uri], keys)
         at_rest = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
@@ -332,7 +352,15 @@ def main() -> int:
     print(f"  {PARALLEL_CLIENTS} clients x {PARALLEL_CALLS} log_batch calls, {PARALLEL_ROUNDS} rounds a side alternating: "
           f"proxy {'/'.join(f'{x:.0f}' for x in rates['proxy'])}, direct {'/'.join(f'{x:.0f}' for x in rates['direct'])} "
           f"req/s; errors proxy {errors['proxy']}, direct {errors['direct']}")
-    print(f"  {BIG_MIB} MiB transfers: MLflow client (pre-signed) vs boto3 straight to MinIO")
+    print(f"  {BIG_MIB} MiB transfers: MLflow client through the pre-signed path vs the same client straight to the "
+          f"store ({stack_store}), rounds in turn")
+    row("upload (vs client->S3)", med("upload_MBps", transfers), med("upload_MBps", clients_s3), "MB/s")
+    row("download (vs client->S3)", med("download_MBps", transfers), med("download_MBps", clients_s3), "MB/s")
+    for kind in ("upload", "download"):
+        key = f"{kind}_MBps"
+        print(f"  {kind}s, each round (path/straight MB/s, ratio): "
+              + ", ".join(f"{t[key]:.0f}/{d[key]:.0f} ({t[key] / d[key]:.2f})" for t, d in zip(transfers, clients_s3)))
+    print(f"  anchor: boto3 straight to the store ({stack_store})")
     row("upload (vs boto3->S3)", med("upload_MBps", transfers), med("upload_MBps", s3s), "MB/s")
     row("download (vs boto3)", med("download_MBps", transfers), med("download_MBps", s3s), "MB/s")
     for kind in ("upload", "download"):
@@ -347,7 +375,7 @@ def main() -> int:
                       f"server /tmp {p['mlflow_tmp'] / mib:.1f}" for p in peaks)
           + f"; at rest before: server RSS {before['mlflow_rss'] / mib:.0f}, NGINX RSS {before['nginx_rss'] / mib:.0f}"
           + f"; after: server RSS {at_rest['mlflow_rss'] / mib:.0f}, NGINX RSS {at_rest['nginx_rss'] / mib:.0f}")
-    print("  MLflow's own pre-signed download of the same object (its ranges and threads), MB/s: straight to MinIO "
+    print("  MLflow's own pre-signed download of the same object (its ranges and threads), MB/s: straight to the store "
           + "/".join(f"{x:.0f}" for x in alone["straight"]) + ", through the pre-signed path "
           + "/".join(f"{x:.0f}" for x in alone["path"]) + " (what is left to boto3 is the client's)")
     overhead = pct(lat["proxy"]["log_metric"], 50) / pct(lat["direct"]["log_metric"], 50) - 1
@@ -360,11 +388,18 @@ def main() -> int:
     print(f"  target: {PARALLEL_CLIENTS} parallel clients through NGINX (login limit on) >= 95 % of direct calls/s: "
           f"{par_ratio * 100:.0f} % {'OK' if par_ratio >= 0.95 else 'MISSED'}; p99 <= 1.2x direct: {p99_ratio:.2f}x "
           f"{'OK' if p99_ratio <= 1.2 else 'MISSED'}; errors {errors['proxy']}")
+    for kind in ("upload", "download"):
+        ratios = [t[f"{kind}_MBps"] / d[f"{kind}_MBps"] for t, d in zip(transfers, clients_s3)]
+        ok = sum(r >= 0.9 for r in ratios)
+        print(f"  target: {kind} through the pre-signed path >= 90 % of the same client straight to the store in every "
+              f"round: {ok} of {len(ratios)} ({', '.join(f'{r * 100:.0f} %' for r in ratios)}) "
+              f"{'OK' if ok == len(ratios) else 'MISSED'}")
     print(f"  target: upload >= 90 % of direct: {up_ratio * 100:.0f} % {'OK' if up_ratio >= 0.9 else 'MISSED'}")
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    record = {"latency": lat, "parallel": par, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_alone": alone}
+    record = {"latency": lat, "parallel": par, "transfers": transfers, "client_s3": clients_s3, "s3": s3s, "peaks": peaks,
+              "client_alone": alone}
     (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 

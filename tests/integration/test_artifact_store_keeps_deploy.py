@@ -17,7 +17,7 @@ APP = "mlflow"  # the default: an AWX survey for the store does not ask for it
 DEPLOY_EXTRA = {
     "mlflow_route_whitelist": ["203.0.113.0/24", "198.51.100.9"],
     "mlflow_workers": 3,
-    "mlflow_minio_storage_size": "3Gi",
+    "mlflow_versitygw_storage_size": "3Gi",
     # Within Rahti's LimitRange (CPU limit at most 5x the request).
     "mlflow_tracking_resources": {"requests": {"cpu": "250m", "memory": "700Mi"},
                                   "limits": {"cpu": "1", "memory": "1536Mi"}},
@@ -82,13 +82,13 @@ def test_store_only_run_keeps_the_deployed_settings(cluster, namespace):
     r = cluster.run_playbook("deploy.yml", v)
     assert r.rc == 0 and r.recap.get("changed") == 0, str(r)
 
-    # back to the in-cluster MinIO, again with the store settings only
+    # back to the in-cluster store, again with the store settings only
     r = cluster.run_playbook("configure_artifact_store.yml",
-                             {"mlflow_namespace": ns, "mlflow_artifact_store": "minio",
+                             {"mlflow_namespace": ns, "mlflow_artifact_store": "versitygw",
                               "mlflow_artifact_migrate": False}, **awx)
     assert r.rc == 0, str(r)
     cfg = store(cluster, ns)
-    assert cfg["ARTIFACT_STORE"] == "minio" and "a3s.fi" not in json.dumps(cfg), cfg
+    assert cfg["ARTIFACT_STORE"] == "versitygw" and "a3s.fi" not in json.dumps(cfg), cfg
     assert kept(cluster, ns) == before
     r = cluster.run_playbook("deploy.yml", v)
     assert r.rc == 0 and r.recap.get("changed") == 0, str(r)

@@ -20,7 +20,7 @@ def test_deploy_and_undeploy_with_bearer_token_only(cluster, namespace):
     r = cluster.run_playbook("deploy.yml", v, env=env, inventory=None)
     assert r.rc == 0, str(r)
     assert cluster.token not in r.stdout + r.stderr
-    for name in (APP, f"{APP}-postgresql", f"{APP}-minio"):
+    for name in (APP, f"{APP}-postgresql", f"{APP}-versitygw"):
         wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"{name} ready")
     # the same, no-op, with TLS verification off
     r2 = cluster.run_playbook("deploy.yml", v, env=cluster.auth_env(verify_ssl=False), inventory=None)

@@ -86,27 +86,27 @@ def test_every_object_exists(cluster, st):
     need_deployed(st)
     ns, a = st.ns, APP
     expect = {
-        "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
-        "Service": [a, f"{a}-models", f"{a}-postgresql", f"{a}-minio"],
+        "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-versitygw"],
+        "Service": [a, f"{a}-models", f"{a}-postgresql", f"{a}-versitygw"],
         "Route": [a, f"{a}-models"],
         "ConfigMap": [f"{a}-nginx", "models-cfg", f"{a}-config", f"{a}-backup-scripts"],
-        "Secret": [f"{a}-htpasswd", f"{a}-users", f"{a}-postgresql", f"{a}-minio"],
+        "Secret": [f"{a}-htpasswd", f"{a}-users", f"{a}-postgresql", f"{a}-versitygw", f"{a}-versitygw-client"],
         "CronJob": [f"{a}-backup"],
         "PersistentVolumeClaim": [f"{a}-backup"],
     }
     missing = [f"{k}/{n}" for k, names in expect.items() for n in names if get(cluster, k, ns, n) is None]
     assert not missing, f"missing objects: {missing}"
-    # proxied mode (default): no MinIO route
-    assert get(cluster, "Route", ns, f"{a}-minio") is None
+    # a new stack runs no MinIO
+    assert get(cluster, "Route", ns, f"{a}-minio") is None and get(cluster, "Deployment", ns, f"{a}-minio") is None
     pvcs = get(cluster, "PersistentVolumeClaim", ns)
     comps = sorted(p["metadata"].get("labels", {}).get("app.kubernetes.io/component", "?") for p in pvcs)
-    assert "postgresql" in comps and "minio" in comps and "backup" in comps, comps
+    assert "postgresql" in comps and "versitygw" in comps and "backup" in comps, comps
     cron = get(cluster, "CronJob", ns, f"{a}-backup")["spec"]
     assert cron["schedule"] == SCHEDULE and cron["concurrencyPolicy"] == "Forbid", cron
     assert contract_problems(cluster, ns) == []
     nps = get(cluster, "NetworkPolicy", ns)
     np_comps = {p["metadata"].get("labels", {}).get("app.kubernetes.io/component") for p in nps}
-    assert {"postgresql", "minio"} <= np_comps, np_comps
+    assert {"postgresql", "versitygw"} <= np_comps, np_comps
 
 
 def test_recommended_labels_on_every_object(cluster, st):
@@ -132,7 +132,7 @@ def test_recommended_labels_on_every_object(cluster, st):
 def test_deployments_reach_desired_replicas(cluster, st):
     need_deployed(st)
     ns, a = st.ns, APP
-    for name in (a, f"{a}-postgresql", f"{a}-minio", f"{a}-models"):
+    for name in (a, f"{a}-postgresql", f"{a}-versitygw", f"{a}-models"):
         wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"Deployment {name} ready")
     assert get(cluster, "Deployment", ns, f"{a}-models")["spec"]["replicas"] == 0
     assert get(cluster, "Deployment", ns, a)["spec"]["replicas"] >= 1
@@ -270,8 +270,8 @@ def test_change_password_rolls_only_tracking(cluster, st):
     d = diff(before, cluster.snapshot(ns))
     assert f"Secret/{a}-htpasswd" in d["changed"], d
     assert f"Deployment/{a}" in d["changed"], d
-    untouched = [f"Deployment/{a}-postgresql", f"Deployment/{a}-minio", f"Secret/{a}-postgresql",
-                 f"Secret/{a}-minio", f"ConfigMap/{a}-config", "ConfigMap/models-cfg"]
+    untouched = [f"Deployment/{a}-postgresql", f"Deployment/{a}-versitygw", f"Secret/{a}-postgresql",
+                 f"Secret/{a}-versitygw", f"Secret/{a}-versitygw-client", f"ConfigMap/{a}-config", "ConfigMap/models-cfg"]
     assert not [k for k in untouched if k in d["changed"]], d
     users_after = secret_values(get(cluster, "Secret", ns, f"{a}-users"))
     assert users_after.get("bob") == users_before.get("bob"), "bob's generated password changed"
@@ -432,11 +432,11 @@ def test_artifact_store_to_allas(cluster, st):
     assert "a3s.fi" in json.dumps(get(cluster, "ConfigMap", ns, f"{a}-config")["data"])
 
 
-def test_artifact_store_back_to_minio(cluster, st):
+def test_artifact_store_back_to_the_in_cluster_store(cluster, st):
     need_deployed(st)
     ns, a = st.ns, APP
     r = cluster.run_playbook("configure_artifact_store.yml",
-                             {**st.vars, "mlflow_artifact_store": "minio", "mlflow_artifact_migrate": False})
+                             {**st.vars, "mlflow_artifact_store": "versitygw", "mlflow_artifact_migrate": False})
     assert r.rc == 0, str(r)
     cfg = json.dumps(get(cluster, "ConfigMap", ns, f"{a}-config")["data"])
     assert "a3s.fi" not in cfg, cfg
@@ -456,14 +456,16 @@ def test_artifact_store_back_to_minio(cluster, st):
         ("deploy.yml", {"mlflow_route_whitelist": ["10.0.0.0/33"]}),
         ("deploy.yml", {"mlflow_route_whitelist": ["192.0.2.0/24", "not-an-ip"]}),
         ("deploy.yml", {"mlflow_route_whitelist": [], "mlflow_route_allow_all": False}),
-        ("deploy.yml", {"mlflow_minio_resources": "big"}),
+        ("deploy.yml", {"mlflow_versitygw_resources": "big"}),
         ("deploy.yml", {"mlflow_tracking_replicas": "two"}),
         ("enable_models.yml", {"models_uri": ""}),
         ("enable_models.yml", {"mlflow_models_uri": "   "}),
         ("configure_artifact_store.yml", {"mlflow_artifact_store": "allas", "mlflow_s3_bucket": "b"}),
+        ("configure_artifact_store.yml", {"mlflow_artifact_store": "minio"}),
     ],
     ids=["app-name-underscore", "app-name-too-long", "cidr-prefix-33", "whitelist-garbage",
-         "empty-whitelist", "minio-spec-type", "tracking-spec-type", "models-uri-empty", "models-uri-blank", "allas-without-keys"],
+         "empty-whitelist", "versitygw-spec-type", "tracking-spec-type", "models-uri-empty", "models-uri-blank", "allas-without-keys",
+         "no-move-to-minio"],
 )
 def test_bad_input_fails_before_any_change(cluster, st, playbook, override):
     need_deployed(st)
@@ -508,7 +510,7 @@ def test_redeploy_reuses_secrets_and_volumes(cluster, st):
     for name, data in secrets_before.items():
         assert after.get(name) == data, f"Secret {name} changed across undeploy/deploy"
     assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)} == pvcs_before
-    for name in (APP, f"{APP}-postgresql", f"{APP}-minio"):
+    for name in (APP, f"{APP}-postgresql", f"{APP}-versitygw"):
         wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"{name} ready")
 
 

@@ -13,7 +13,19 @@ import time
 
 import pytest
 
-from deployment import contract_problems, default_vars, get, rerun_changes_nothing, unchanged, wait_until
+from deployment import (
+    collection_at,
+    commit_missing,
+    contract_problems,
+    default_vars,
+    get,
+    rerun_changes_nothing,
+    unchanged,
+    wait_until,
+)
+
+# main before the Versity S3 gateway: its stacks run MinIO.
+MINIO_COMMIT = "ff680d14aee81bd9e3b2ddfea10ad6217e1c9d3d"
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -160,8 +172,12 @@ def test_whitelist_longer_than_61_entries_is_written_whole(cluster):
     assert len(ann.split(" ")) == 80
 
 
-def test_direct_mode_admits_the_router_by_its_current_label(cluster):
+def test_direct_mode_admits_the_router_by_its_current_label(cluster, tmp_path):
+    """Direct mode exists only on MinIO, in stacks deployed before the gateway: one is deployed by that commit."""
     ns = cluster.fresh_namespace("router-label", profile="rahti")
+    assert commit_missing(MINIO_COMMIT) is None, commit_missing(MINIO_COMMIT)
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, "rl"), collection=collection_at(MINIO_COMMIT, tmp_path))
+    assert r.rc == 0, str(r)
     r = cluster.run_playbook("deploy.yml", default_vars(ns, "rl", mlflow_artifact_mode="direct",
                                                         mlflow_accept_unfiltered_store_route=True))
     assert r.rc == 0, str(r)

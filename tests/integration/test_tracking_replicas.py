@@ -87,7 +87,7 @@ def test_a_store_switch_given_only_the_store_keeps_two_replicas(cluster, ns):
     assert get(cluster, "PodDisruptionBudget", ns, APP) is not None
     wait_until(lambda: deployment_ready(cluster, ns, APP), 60, what="two tracking replicas ready again")
     r = cluster.run_playbook("configure_artifact_store.yml",
-                             {"mlflow_namespace": ns, "mlflow_app_name": APP, "mlflow_artifact_store": "minio",
+                             {"mlflow_namespace": ns, "mlflow_app_name": APP, "mlflow_artifact_store": "versitygw",
                               "mlflow_artifact_migrate": False}, **awx)
     assert r.rc == 0, str(r)
     assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 2

@@ -49,8 +49,8 @@ def _run(stack, code, *args):
     return json.loads([x for x in r.stdout.splitlines() if x.startswith("RESULT ")][-1][7:])
 
 
-def _objects(minio: MinIO, bucket: str) -> list[str]:
-    return [o["Key"] for o in minio.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
+def _objects(store, bucket: str) -> list[str]:
+    return [o["Key"] for o in store.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
 LOG_BIG = textwrap.dedent("""

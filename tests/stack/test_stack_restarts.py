@@ -1,4 +1,4 @@
-"""Restart PostgreSQL and MinIO under a client's logging loop: nothing acknowledged is lost."""
+"""Restart PostgreSQL and the in-cluster store under a client's logging loop: nothing acknowledged is lost."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ CHECK = textwrap.dedent("""
 """)
 
 
-def test_restart_postgresql_and_minio_mid_loop(stack):
+def test_restart_postgresql_and_the_store_mid_loop(stack):
     env = {**stack.client_env(), "LOOP_SECONDS": "40",
            # generous client retries (defaults are 7 retries with backoff factor 2)
            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "10", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}

@@ -1,4 +1,4 @@
-"""The running stack: real PostgreSQL, MinIO, MLflow and NGINX on 127.0.0.1.
+"""The running stack: real PostgreSQL, the Versity S3 gateway (or MinIO), MLflow and NGINX on 127.0.0.1.
 
 The stack is started from what the playbooks applied to the test cluster: the pod specs
 of the Deployments (command, args, env resolved from ConfigMaps/Secrets like the kubelet
@@ -17,7 +17,7 @@ Modules (import what you need from them; this file exports nothing):
     stack          Stack: the whole stack up/down, its MLflow and Models servers, clients
     deployed       Deployed: pod specs, env and volumes read back from the cluster
     substitutions  Substitutions: cluster addresses, ports, paths -> local ones
-    postgresql     Postgres       minio  MinIO       nginx  the NGINX sidecars
+    postgresql     Postgres       versitygw  VersityGW (from its deployed pod)   minio  MinIO   nginx  the NGINX sidecars
     processes      Procs (PID files, process groups), local_env, running as another user
     net            free_port, wait_http
     tools          Tools: where the built tools are; versions.env
