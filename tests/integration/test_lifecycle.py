@@ -163,7 +163,7 @@ def test_summary_names_the_hosts_the_platform_generated(cluster, st):
     tracking = get(cluster, "Route", ns, a)["spec"]["host"]
     presigned = get(cluster, "Route", ns, f"{a}-presigned")["spec"]["host"]
     assert f"export MLFLOW_TRACKING_URI=https://{tracking}" in summary, summary[-3000:]
-    assert f"Large artifacts: pre-signed transfers through https://{presigned} (MinIO, pre-signed requests only)" in summary, \
+    assert f"Large artifacts: pre-signed transfers through https://{presigned} (the in-cluster store, pre-signed requests only)" in summary, \
         summary[-3000:]
 
 
