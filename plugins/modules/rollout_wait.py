@@ -92,8 +92,8 @@ EXAMPLES = r"""
 - name: Wait for the whole stack, failing fast with the reason
   csc.mlflow.rollout_wait:
     namespace: my-project
-    deployments: [mlflow-postgresql, mlflow-minio, mlflow, mlflow-nginx]
-    routes: [mlflow, mlflow-minio]
+    deployments: [mlflow-postgresql, mlflow-versitygw, mlflow, mlflow-nginx]
+    routes: [mlflow, mlflow-presigned]
     timeout: 300
 
 - name: Tolerate a container that crashes while PostgreSQL starts

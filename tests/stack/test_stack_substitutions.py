@@ -42,3 +42,10 @@ def test_further_replicas_join_the_deployed_upstream_only(tmp_path):
         "http {\n    upstream backend {\n        server 127.0.0.1:15000;\n        server 127.0.0.1:15002;\n"
         "        server 127.0.0.1:15003;\n        keepalive 16;\n    }\n"
         "    server {\n        listen 127.0.0.1:18081;\n        location / { proxy_pass http://backend; }\n    }\n}\n")
+
+
+def test_a_service_with_several_ports_maps_each_port():
+    s = Substitutions("ns1", services={"mlflow-versitygw": {7070: 17070, 7071: 17071}})
+    assert s("http://mlflow-versitygw:7071") == "http://127.0.0.1:17071"
+    assert s("http://mlflow-versitygw.ns1.svc:7070/default") == "http://127.0.0.1:17070/default"
+    assert s("http://mlflow-versitygw:9999") == "http://mlflow-versitygw:9999"
