@@ -6,11 +6,12 @@ From one run on this machine, side by side:
   * 16 clients at once posting log-batch calls through the proxy (failed-login limit on, valid credentials)
     vs straight to MLflow, rounds alternating: calls per second (medians) and p99;
   * 1 GiB artifact upload and download throughput of the MLflow client with only the printed exports
-    (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs the same client straight to the
-    in-cluster store (its S3 artifact repository), with boto3 straight to the store as the anchor,
+    (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs boto3 straight to the store (the
+    anchor), and the same MLflow client code on the same pre-signed URLs through the path vs straight to the store,
     BENCH_TRANSFER_ROUNDS times in turn (medians and spread), with the peak RSS of the tracking server's
     and NGINX's process groups and of the server's temp dir during each MLflow transfer.
-Targets: proxy overhead < 10 % on metric logging; uploads >= 90 %, downloads >= 80 % of direct throughput.
+Targets: proxy overhead < 10 % on metric logging; through the pre-signed path >= 90 % of the same client straight to
+the store in every round; MLflow client uploads >= 90 %, downloads >= 80 % of boto3 straight to the store.
 
 The stack is deployed with playbooks/deploy.yml into a fresh namespace `bench-stack-<hex>` (Rahti profile) of the
 running test cluster (.cluster/kubeconfig, or $CSC_MLFLOW_CLUSTER_DIR/kubeconfig) and started by tests/stack/running_stack/.
@@ -41,7 +42,7 @@ NS = os.environ.get("BENCH_NAMESPACE", "bench-stack")
 N_METRIC = int(os.environ.get("BENCH_N_METRIC", "300"))
 N_BATCH = int(os.environ.get("BENCH_N_BATCH", "100"))
 BIG_MIB = int(os.environ.get("BENCH_BIG_MIB", "1024"))
-TRANSFER_ROUNDS = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "2"))
+TRANSFER_ROUNDS = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "3"))
 PARALLEL_CLIENTS = int(os.environ.get("BENCH_PARALLEL_CLIENTS", "16"))
 PARALLEL_CALLS = int(os.environ.get("BENCH_PARALLEL_CALLS", "40"))   # log-batch calls per client and round
 PARALLEL_ROUNDS = int(os.environ.get("BENCH_PARALLEL_ROUNDS", "3"))  # per side, alternating
@@ -87,23 +88,6 @@ TRANSFER = textwrap.dedent("""
                                   "upload_s": up, "download_s": down}))
 """)
 
-# The same client (MLflow's S3 artifact repository, what `mlflow_artifact_mode=direct` clients use) straight to the
-# store with the tracking server's key: what the pre-signed path is measured against.
-CLIENT_S3 = textwrap.dedent("""
-    import json, os, sys, time
-    from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
-    big, endpoint, bucket = sys.argv[1], sys.argv[2], sys.argv[3]
-    os.environ["MLFLOW_S3_ENDPOINT_URL"] = endpoint
-    repo = S3ArtifactRepository(f"s3://{bucket}/bench/client-direct-{os.getpid()}")
-    size = os.path.getsize(big)
-    t0 = time.perf_counter(); repo.log_artifact(big); up = time.perf_counter() - t0
-    d = os.path.join(os.path.dirname(big), "dl-direct"); os.makedirs(d, exist_ok=True)
-    t0 = time.perf_counter(); p = repo.download_artifacts(os.path.basename(big), d); down = time.perf_counter() - t0
-    os.remove(p); repo.delete_artifacts()
-    print("RESULT " + json.dumps({"upload_MBps": size / up / 1e6, "download_MBps": size / down / 1e6,
-                                  "upload_s": up, "download_s": down}))
-""")
-
 S3_DIRECT = textwrap.dedent("""
     import json, os, sys, time
     import boto3
@@ -120,38 +104,75 @@ S3_DIRECT = textwrap.dedent("""
 """)
 
 
-# MLflow's own pre-signed download (what download_artifacts does: ranges of MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE
-# fetched by max_workers threads with mlflow.utils.request_utils.download_chunk) of one object, on a URL straight
-# to MinIO and on the same URL through the stack's pre-signed path: what the path itself costs.
-CLIENT_ALONE = textwrap.dedent("""
-    import json, os, sys, time
+# The same MLflow client code on the same pre-signed URLs, once straight to the store and once through the stack's
+# pre-signed path (the URL's host swapped, nothing else): what the path itself costs. Uploads: part URLs of a
+# multipart upload (as the server's mpu/create makes them) PUT by HttpArtifactRepository._upload_part on MLflow's
+# thread pool size; downloads: ranges of MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE fetched by download_chunk, as
+# download_artifacts does. ROUNDS rounds, the two sides in turn (the order alternates), timed per side.
+CLIENT_PAIRS = textwrap.dedent("""
+    import json, math, os, sys, time
     from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import urlsplit, urlunsplit
     import boto3
     from botocore.config import Config
-    from mlflow.environment_variables import MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE
+    from mlflow.entities.multipart_upload import MultipartUploadCredential
+    from mlflow.environment_variables import MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE, MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE
     from mlflow.store.artifact.artifact_repo import _NUM_MAX_THREADS, _NUM_MAX_THREADS_PER_CPU
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
     from mlflow.utils.request_utils import download_chunk
-    big, endpoint, bucket, public = sys.argv[1:5]
+    big, endpoint, bucket, public, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version="s3v4"))
-    s3.upload_file(big, bucket, "bench/client-alone.bin")
     size = os.path.getsize(big)
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "bench/client-alone.bin"})
-    u, pub = urlsplit(url), urlsplit(public)
-    urls = {"straight": url, "path": urlunsplit((pub.scheme, pub.netloc, u.path, u.query, ""))}
-    chunk = MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE.get()
     workers = min((os.cpu_count() or 2) * _NUM_MAX_THREADS_PER_CPU, _NUM_MAX_THREADS)
-    dst = big + ".dl"
-    out = {}
-    for name in ("straight", "path", "path", "straight"):
+    pub = urlsplit(public)
+
+    def via(url, side):
+        u = urlsplit(url)
+        return url if side == "straight" else urlunsplit((pub.scheme, pub.netloc, u.path, u.query, ""))
+
+    def upload(side, key):
+        os.sync()   # the previous side's writes are on disk: neither side pays for the other's writeback
+        chunk = MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE.get()
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        creds = [MultipartUploadCredential(url=via(s3.generate_presigned_url("upload_part", Params={
+            "Bucket": bucket, "Key": key, "PartNumber": i + 1, "UploadId": upload_id}), side), part_number=i + 1,
+            headers={}) for i in range(math.ceil(size / chunk))]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as ex:
+            parts = list(ex.map(lambda i: HttpArtifactRepository._upload_part(creds[i], big, chunk, chunk * i),
+                                range(len(creds))))
+        took = time.perf_counter() - t0
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={
+            "Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]})
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
+        return size / took / 1e6
+
+    def download(side, key):
+        url = via(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}), side)
+        chunk = MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE.get()
+        dst = big + ".dl"
         with open(dst, "wb") as f:
             f.truncate(size)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(workers) as ex:
             list(ex.map(lambda a: download_chunk(range_start=a, range_end=min(a + chunk, size) - 1, headers={},
-                                                 download_path=dst, http_uri=urls[name]), range(0, size, chunk)))
-        out.setdefault(name, []).append(size / (time.perf_counter() - t0) / 1e6)
-    os.remove(dst); s3.delete_object(Bucket=bucket, Key="bench/client-alone.bin")
+                                                 download_path=dst, http_uri=url), range(0, size, chunk)))
+        took = time.perf_counter() - t0
+        os.remove(dst)
+        return size / took / 1e6
+
+    out = {"upload": [], "download": []}
+    for r in range(rounds):
+        sides = ("straight", "path") if r % 2 == 0 else ("path", "straight")
+        up, down = {}, {}
+        for side in sides:
+            up[side] = upload(side, f"bench/pairs-{side}.bin")
+        for side in sides:
+            down[side] = download(side, f"bench/pairs-{side}.bin")
+        out["upload"].append(up)
+        out["download"].append(down)
+    for side in ("straight", "path"):
+        s3.delete_object(Bucket=bucket, Key=f"bench/pairs-{side}.bin")
     print("RESULT " + json.dumps(out))
 """)
 
@@ -307,16 +328,16 @@ def main() -> int:
                                        str(PARALLEL_CALLS), str(PARALLEL_ROUNDS)], {})
         bucket = cfg.get("S3_BUCKET", "default")
         keys = {"AWS_ACCESS_KEY_ID": cfg["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": cfg["AWS_SECRET_ACCESS_KEY"]}
-        transfers, clients_s3, s3s, peaks = [], [], [], []
+        transfers, s3s, peaks = [], [], []
         idle = Peaks(stack)
         before = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
         for _round in range(TRANSFER_ROUNDS):  # alternating, like the latency calls
             with Peaks(stack) as pk:   # the client has only the tracking exports (stack.client_env())
                 transfers.append(run_py(stack, TRANSFER, [str(big)], stack.client_env()))
             peaks.append(pk.peak)
-            clients_s3.append(run_py(stack, CLIENT_S3, [str(big), stack.store.endpoint, bucket], keys))
             s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.store.endpoint, bucket], keys))
-        alone = run_py(stack, CLIENT_ALONE, [str(big), stack.store.endpoint, bucket, stack.presigned_uri], keys)
+        pairs = run_py(stack, CLIENT_PAIRS, [str(big), stack.store.endpoint, bucket, stack.presigned_uri,
+                                             str(TRANSFER_ROUNDS)], keys)
         at_rest = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
         big.unlink()
     finally:
@@ -352,15 +373,16 @@ def main() -> int:
     print(f"  {PARALLEL_CLIENTS} clients x {PARALLEL_CALLS} log_batch calls, {PARALLEL_ROUNDS} rounds a side alternating: "
           f"proxy {'/'.join(f'{x:.0f}' for x in rates['proxy'])}, direct {'/'.join(f'{x:.0f}' for x in rates['direct'])} "
           f"req/s; errors proxy {errors['proxy']}, direct {errors['direct']}")
-    print(f"  {BIG_MIB} MiB transfers: MLflow client through the pre-signed path vs the same client straight to the "
-          f"store ({stack_store}), rounds in turn")
-    row("upload (vs client->S3)", med("upload_MBps", transfers), med("upload_MBps", clients_s3), "MB/s")
-    row("download (vs client->S3)", med("download_MBps", transfers), med("download_MBps", clients_s3), "MB/s")
+    print(f"  {BIG_MIB} MiB, the same MLflow client code on the same pre-signed URLs: through the pre-signed path vs "
+          f"straight to the store ({stack_store}), {TRANSFER_ROUNDS} rounds, sides in turn")
     for kind in ("upload", "download"):
-        key = f"{kind}_MBps"
+        rounds = pairs[kind]
+        row(f"{kind} (path vs straight)", statistics.median(r["path"] for r in rounds),
+            statistics.median(r["straight"] for r in rounds), "MB/s")
         print(f"  {kind}s, each round (path/straight MB/s, ratio): "
-              + ", ".join(f"{t[key]:.0f}/{d[key]:.0f} ({t[key] / d[key]:.2f})" for t, d in zip(transfers, clients_s3)))
-    print(f"  anchor: boto3 straight to the store ({stack_store})")
+              + ", ".join(f"{r['path']:.0f}/{r['straight']:.0f} ({r['path'] / r['straight']:.2f})" for r in rounds))
+    print(f"  {BIG_MIB} MiB, the MLflow client end to end (log_artifact / download_artifacts with only the tracking "
+          f"exports) vs boto3 straight to the store ({stack_store}): the anchor")
     row("upload (vs boto3->S3)", med("upload_MBps", transfers), med("upload_MBps", s3s), "MB/s")
     row("download (vs boto3)", med("download_MBps", transfers), med("download_MBps", s3s), "MB/s")
     for kind in ("upload", "download"):
@@ -375,9 +397,6 @@ def main() -> int:
                       f"server /tmp {p['mlflow_tmp'] / mib:.1f}" for p in peaks)
           + f"; at rest before: server RSS {before['mlflow_rss'] / mib:.0f}, NGINX RSS {before['nginx_rss'] / mib:.0f}"
           + f"; after: server RSS {at_rest['mlflow_rss'] / mib:.0f}, NGINX RSS {at_rest['nginx_rss'] / mib:.0f}")
-    print("  MLflow's own pre-signed download of the same object (its ranges and threads), MB/s: straight to the store "
-          + "/".join(f"{x:.0f}" for x in alone["straight"]) + ", through the pre-signed path "
-          + "/".join(f"{x:.0f}" for x in alone["path"]) + " (what is left to boto3 is the client's)")
     overhead = pct(lat["proxy"]["log_metric"], 50) / pct(lat["direct"]["log_metric"], 50) - 1
     up_ratio = med("upload_MBps", transfers) / med("upload_MBps", s3s)
     down_ratio = med("download_MBps", transfers) / med("download_MBps", s3s)
@@ -389,7 +408,7 @@ def main() -> int:
           f"{par_ratio * 100:.0f} % {'OK' if par_ratio >= 0.95 else 'MISSED'}; p99 <= 1.2x direct: {p99_ratio:.2f}x "
           f"{'OK' if p99_ratio <= 1.2 else 'MISSED'}; errors {errors['proxy']}")
     for kind in ("upload", "download"):
-        ratios = [t[f"{kind}_MBps"] / d[f"{kind}_MBps"] for t, d in zip(transfers, clients_s3)]
+        ratios = [r["path"] / r["straight"] for r in pairs[kind]]
         ok = sum(r >= 0.9 for r in ratios)
         print(f"  target: {kind} through the pre-signed path >= 90 % of the same client straight to the store in every "
               f"round: {ok} of {len(ratios)} ({', '.join(f'{r * 100:.0f} %' for r in ratios)}) "
@@ -398,8 +417,7 @@ def main() -> int:
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    record = {"latency": lat, "parallel": par, "transfers": transfers, "client_s3": clients_s3, "s3": s3s, "peaks": peaks,
-              "client_alone": alone}
+    record = {"latency": lat, "parallel": par, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_pairs": pairs}
     (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 
