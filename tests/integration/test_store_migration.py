@@ -16,10 +16,9 @@ import textwrap
 
 import pytest
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from deployment import collection_at, commit_missing
-from running_stack.deployed import Deployed, copy_job_env, with_env
+from running_stack.deployed import Deployed
 from running_stack.playbooks import EXPORT_RE, Deployment, playbook
 from running_stack.stack import Stack
 
@@ -113,20 +112,7 @@ def test_a_minio_stack_moves_to_the_gateway_with_every_artifact(stack_cluster, t
         r = playbook(stack_cluster, "configure_artifact_store.yml",
                      {"mlflow_namespace": ns, "mlflow_artifact_store": "versitygw"})
         assert r.rc == 0, str(r)
-        stack.deployed.refresh()
-        jobs = [(n, s) for n, s in stack.deployed.job_specs() if "migrate" in json.dumps(s)]
-        assert jobs, "configure_artifact_store.yml created no artifact copy Job"
-        name, spec = jobs[-1]
-        container = spec["containers"][0]
-        try:
-            stack.deployed.env(container)
-        except ApiException as e:  # the role deletes the Job's Secret once the Job is done
-            assert e.status == 404
-            after_switch = stack.deployed.env(stack.mlflow_container()[1])
-            container = with_env(container, copy_job_env(tracking_before, after_switch))
-        res = stack.run_container_once(spec, container, name)
-        assert res.returncode == 0, res.stdout + res.stderr
-        report = json.loads(res.stdout.strip().splitlines()[-1])
+        report = stack.run_copy_job(tracking_before)
         assert report["ok"] and report["objects"] == report["verified_objects"] >= 3, report
         assert report["verified_by"] == "size and sha256", report
 

@@ -56,29 +56,21 @@ if ((${#need[@]})); then
   done
 fi
 
-# --- MinIO from its Go module -----------------------------------------------------
+# --- Go servers from their modules ---------------------------------------------------
+go_build() {  # go_build <binary> <package@version> <dir>: <dir>/<binary>, unless it is there
+  local bin=$1 pkg=$2 dir=$3 tmp
+  if [[ -x $dir/$bin ]]; then return 0; fi
+  log "building $pkg (minutes on 2 cores)"
+  mkdir -p "$dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install -trimpath -ldflags='-s -w' "$pkg")
+  mv "$tmp/bin/$bin" "$dir/$bin.part" && mv "$dir/$bin.part" "$dir/$bin"
+  rm -rf "$tmp"
+}
 minio_dir=$CACHE/bin/minio-$MINIO_MODULE_VERSION
-if [[ ! -x $minio_dir/minio ]]; then
-  log "building MinIO $MINIO_MODULE_VERSION (several minutes on 2 cores)"
-  mkdir -p "$minio_dir"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-    go install -trimpath -ldflags='-s -w' "github.com/minio/minio@$MINIO_MODULE_VERSION")
-  mv "$tmp/bin/minio" "$minio_dir/minio.part" && mv "$minio_dir/minio.part" "$minio_dir/minio"
-  rm -rf "$tmp"
-fi
-
-# --- the Versity S3 gateway from its Go module -------------------------------------
+go_build minio "github.com/minio/minio@$MINIO_MODULE_VERSION" "$minio_dir"
 vgw_dir=$CACHE/bin/versitygw-$VERSITYGW_VERSION
-if [[ ! -x $vgw_dir/versitygw ]]; then
-  log "building versitygw $VERSITYGW_VERSION (about 3 minutes on 2 cores)"
-  mkdir -p "$vgw_dir"
-  tmp=$(mktemp -d)
-  (cd "$tmp" && GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-    go install -trimpath -ldflags='-s -w' "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
-  mv "$tmp/bin/versitygw" "$vgw_dir/versitygw.part" && mv "$vgw_dir/versitygw.part" "$vgw_dir/versitygw"
-  rm -rf "$tmp"
-fi
+go_build versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" "$vgw_dir"
 
 # --- MLflow venvs -----------------------------------------------------------------
 make_venv() {  # make_venv <dir> <requirements file>

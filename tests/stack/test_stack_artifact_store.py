@@ -13,9 +13,8 @@ import secrets
 import textwrap
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
-from running_stack.deployed import Deployed, copy_job_env, with_env
+from running_stack.deployed import Deployed
 from running_stack.minio import MinIO
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
@@ -86,19 +85,7 @@ def test_switch_to_allas_like_store(stack_cluster, tools, tmp_path, big_file):
         assert allas.secret_key not in r.stdout
 
         # the copy Job, run here
-        stack.deployed.refresh()
-        jobs = [(n, s) for n, s in stack.deployed.job_specs() if "migrate" in json.dumps(s)]
-        assert jobs, "configure_artifact_store.yml created no artifact copy Job"
-        name, spec = jobs[-1]
-        container = spec["containers"][0]
-        try:
-            stack.deployed.env(container)
-        except ApiException as e:  # the role deletes the Job's Secret once the Job is done
-            assert e.status == 404
-            container = with_env(container, copy_job_env(before, stack.deployed.env(stack.mlflow_container()[1])))
-        res = stack.run_container_once(spec, container, name)
-        assert res.returncode == 0, res.stdout + res.stderr
-        summary = json.loads(res.stdout.strip().splitlines()[-1])
+        summary = stack.run_copy_job(before)
         assert summary["ok"] and summary["objects"] >= 1, summary
 
         # the tracking pod rolled: restart MLflow and NGINX with what is deployed now

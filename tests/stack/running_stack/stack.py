@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import nginx
-from .deployed import Deployed, container_argv
+from .deployed import Deployed, container_argv, copy_job_env, with_env
 from .minio import MinIO
 from .net import free_port, wait_http
 from .postgresql import Postgres
@@ -101,6 +101,30 @@ class Stack:
                                     path=f"{self.tools.versitygw.parent}:/usr/bin:/bin")
         if r.returncode != 0:
             raise RuntimeError(f"store user Job {name} failed: {r.stdout}\n{r.stderr}")
+
+    def run_copy_job(self, tracking_env_before: dict) -> dict:
+        """The artifact copy Job of the newest store switch, run here (kwok runs no pod): its JSON report.
+        `tracking_env_before`: the tracking container's env before the switch (the role deletes the Job's own
+        Secret once the Job is done; its settings are then the tracking pod's before and after)."""
+        from kubernetes.client.exceptions import ApiException
+
+        self.deployed.refresh()
+        jobs = [(n, s) for n, s in self.deployed.job_specs() if "migrate" in json.dumps(s)]
+        if not jobs:
+            raise AssertionError("the store switch created no artifact copy Job")
+        name, spec = jobs[-1]
+        container = spec["containers"][0]
+        try:
+            self.deployed.env(container)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+            after = self.deployed.env(self.mlflow_container()[1])
+            container = with_env(container, copy_job_env(tracking_env_before, after))
+        res = self.run_container_once(spec, container, name)
+        if res.returncode != 0:
+            raise AssertionError(res.stdout + res.stderr)
+        return json.loads(res.stdout.strip().splitlines()[-1])
 
     def start_minio(self) -> None:
         spec = self.deployed.pod_spec(f"{self.app}-minio")
