@@ -8,8 +8,12 @@ From one run on this machine, side by side:
   * 1 GiB artifact upload and download throughput of the MLflow client with only the printed exports
     (pre-signed URLs through the public pre-signed path, docs/DESIGN.md) vs boto3 straight to the store (the
     anchor), and the same MLflow client code on the same pre-signed URLs through the path vs straight to the store,
-    BENCH_TRANSFER_ROUNDS times in turn (medians and spread), with the peak RSS of the tracking server's
-    and NGINX's process groups and of the server's temp dir during each MLflow transfer.
+    BENCH_TRANSFER_ROUNDS times in turn (medians and spread), with the CPU seconds per GiB of the store, NGINX
+    and the client, and the peak RSS of the tracking server's and NGINX's process groups and of the server's temp
+    dir during each MLflow transfer.
+The 16 clients and the transfer pairs run twice: with every process on the machine's shared cores, then with each
+process under the CPU limit of its deployed container (a CFS quota, as the kubelet sets it: running_stack/cpu_limits.py;
+skipped where the cgroup hierarchy is not writable). The client is never limited: it is the user's machine.
 Targets: proxy overhead < 10 % on metric logging; through the pre-signed path >= 90 % of the same client straight to
 the store in every round; MLflow client uploads >= 90 %, downloads >= 80 % of boto3 straight to the store.
 
@@ -33,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "stack"))
 
+from running_stack import cpu_limits  # noqa: E402
 from running_stack.deployed import Deployed  # noqa: E402
 from running_stack.processes import local_env  # noqa: E402
 from running_stack.stack import Stack  # noqa: E402
@@ -121,10 +126,32 @@ CLIENT_PAIRS = textwrap.dedent("""
     from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
     from mlflow.utils.request_utils import download_chunk
     big, endpoint, bucket, public, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    groups = json.loads(sys.argv[6])   # {"store": pgid, "nginx": pgid}: their CPU seconds per timed transfer
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version="s3v4"))
     size = os.path.getsize(big)
     workers = min((os.cpu_count() or 2) * _NUM_MAX_THREADS_PER_CPU, _NUM_MAX_THREADS)
     pub = urlsplit(public)
+
+    def cpu_seconds():
+        tick, total = os.sysconf("SC_CLK_TCK"), {name: 0.0 for name in groups}
+        for d in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            for name, pgid in groups.items():
+                if int(fields[2]) == pgid:   # pgrp; utime + stime
+                    total[name] += (int(fields[11]) + int(fields[12])) / tick
+        t = os.times()
+        return {**total, "client": t.user + t.system}
+
+    cpu = []
+    def timed(kind, side, transfer):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        transfer()
+        took, c1 = time.perf_counter() - t0, cpu_seconds()
+        cpu.append({"kind": kind, "side": side, "wall": took, **{k: c1[k] - c0[k] for k in c1}})
+        return took
 
     def via(url, side):
         u = urlsplit(url)
@@ -137,11 +164,12 @@ CLIENT_PAIRS = textwrap.dedent("""
         creds = [MultipartUploadCredential(url=via(s3.generate_presigned_url("upload_part", Params={
             "Bucket": bucket, "Key": key, "PartNumber": i + 1, "UploadId": upload_id}), side), part_number=i + 1,
             headers={}) for i in range(math.ceil(size / chunk))]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(workers) as ex:
-            parts = list(ex.map(lambda i: HttpArtifactRepository._upload_part(creds[i], big, chunk, chunk * i),
-                                range(len(creds))))
-        took = time.perf_counter() - t0
+        parts = []
+        def put_parts():
+            with ThreadPoolExecutor(workers) as ex:
+                parts.extend(ex.map(lambda i: HttpArtifactRepository._upload_part(creds[i], big, chunk, chunk * i),
+                                    range(len(creds))))
+        took = timed("upload", side, put_parts)
         s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={
             "Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]})
         assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == size
@@ -153,11 +181,11 @@ CLIENT_PAIRS = textwrap.dedent("""
         dst = big + ".dl"
         with open(dst, "wb") as f:
             f.truncate(size)
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(workers) as ex:
-            list(ex.map(lambda a: download_chunk(range_start=a, range_end=min(a + chunk, size) - 1, headers={},
-                                                 download_path=dst, http_uri=url), range(0, size, chunk)))
-        took = time.perf_counter() - t0
+        def get_ranges():
+            with ThreadPoolExecutor(workers) as ex:
+                list(ex.map(lambda a: download_chunk(range_start=a, range_end=min(a + chunk, size) - 1, headers={},
+                                                     download_path=dst, http_uri=url), range(0, size, chunk)))
+        took = timed("download", side, get_ranges)
         os.remove(dst)
         return size / took / 1e6
 
@@ -173,6 +201,7 @@ CLIENT_PAIRS = textwrap.dedent("""
         out["download"].append(down)
     for side in ("straight", "path"):
         s3.delete_object(Bucket=bucket, Key=f"bench/pairs-{side}.bin")
+    out["cpu"] = cpu
     print("RESULT " + json.dumps(out))
 """)
 
@@ -283,11 +312,65 @@ def run_py(stack: Stack, code: str, args: list[str], env: dict[str, str]) -> dic
     return json.loads([x for x in r.stdout.splitlines() if x.startswith("RESULT ")][-1][7:])
 
 
+def pid_of(stack: Stack, name: str) -> int:
+    return int((stack.state / "pids" / f"{name}.pid").read_text())
+
+
 def make_big(path: Path, mib: int) -> None:
     block = os.urandom(8 << 20)
     with open(path, "wb") as f:
         for i in range(max(1, mib // 8)):
             f.write(i.to_bytes(8, "little") + block[8:])
+
+
+def row(name, a, b, unit):
+    ratio = (a / b) if b else float("nan")
+    print(f"  {name:<30} {a:>10.1f} {b:>10.1f}  {unit:<6} proxy/direct {ratio:5.2f}")
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
+
+
+def report_regime(label: str, par: dict, pairs: dict, stack_store: str) -> None:
+    """The 16 clients and the transfer pairs of one regime (shared cores, or the pods' CPU limits), with targets."""
+    print(f"\n  -- {label} --")
+    rates = {k: [r["calls_per_s"] for r in par[k]] for k in par}
+    p99s = {k: pct([x for r in par[k] for x in r["latencies"]], 99) for k in par}
+    errors = {k: sum(len(r["errors"]) for r in par[k]) for k in par}
+    row(f"{PARALLEL_CLIENTS} clients log_batch", statistics.median(rates["proxy"]), statistics.median(rates["direct"]),
+        "req/s")
+    row(f"{PARALLEL_CLIENTS} clients log_batch p99", p99s["proxy"], p99s["direct"], "ms")
+    print(f"  {PARALLEL_CLIENTS} clients x {PARALLEL_CALLS} log_batch calls, {PARALLEL_ROUNDS} rounds a side alternating: "
+          f"proxy {'/'.join(f'{x:.0f}' for x in rates['proxy'])}, direct {'/'.join(f'{x:.0f}' for x in rates['direct'])} "
+          f"req/s; errors proxy {errors['proxy']}, direct {errors['direct']}")
+    print(f"  {BIG_MIB} MiB, the same MLflow client code on the same pre-signed URLs: through the pre-signed path vs "
+          f"straight to the store ({stack_store}), {TRANSFER_ROUNDS} rounds, sides in turn")
+    gib = BIG_MIB / 1024
+    for kind in ("upload", "download"):
+        rounds = pairs[kind]
+        row(f"{kind} (path vs straight)", statistics.median(r["path"] for r in rounds),
+            statistics.median(r["straight"] for r in rounds), "MB/s")
+        print(f"  {kind}s, each round (path/straight MB/s, ratio): "
+              + ", ".join(f"{r['path']:.0f}/{r['straight']:.0f} ({r['path'] / r['straight']:.2f})" for r in rounds))
+        for side in ("path", "straight"):
+            timed = [c for c in pairs["cpu"] if c["kind"] == kind and c["side"] == side]
+            cpu = {k: statistics.median(c[k] / gib for c in timed) for k in ("store", "nginx", "client")}
+            busy = statistics.median((c["store"] + c["nginx"] + c["client"]) / c["wall"] for c in timed)
+            print(f"    {side:<8} CPU seconds per GiB (medians): store {cpu['store']:.2f}, NGINX {cpu['nginx']:.2f}, "
+                  f"client {cpu['client']:.2f}; cores busy {busy:.2f}")
+    par_ratio = statistics.median(rates["proxy"]) / statistics.median(rates["direct"])
+    p99_ratio = p99s["proxy"] / p99s["direct"]
+    print(f"  target: {PARALLEL_CLIENTS} parallel clients through NGINX (login limit on) >= 95 % of direct calls/s: "
+          f"{par_ratio * 100:.0f} % {'OK' if par_ratio >= 0.95 else 'MISSED'}; p99 <= 1.2x direct: {p99_ratio:.2f}x "
+          f"{'OK' if p99_ratio <= 1.2 else 'MISSED'}; errors {errors['proxy']}")
+    for kind in ("upload", "download"):
+        ratios = [r["path"] / r["straight"] for r in pairs[kind]]
+        ok = sum(r >= 0.9 for r in ratios)
+        print(f"  target: {kind} through the pre-signed path >= 90 % of the same client straight to the store in every "
+              f"round: {ok} of {len(ratios)} ({', '.join(f'{r * 100:.0f} %' for r in ratios)}) "
+              f"{'OK' if ok == len(ratios) else 'MISSED'}")
 
 
 def main() -> int:
@@ -324,8 +407,6 @@ def main() -> int:
         make_big(big, BIG_MIB)
         lat = run_py(stack, LATENCY, [str(N_METRIC), str(N_BATCH), stack.direct_uri], stack.client_env())
         user, password = next(iter(stack.users().items()))
-        par = run_py(stack, PARALLEL, [stack.tracking_uri, stack.direct_uri, user, password, str(PARALLEL_CLIENTS),
-                                       str(PARALLEL_CALLS), str(PARALLEL_ROUNDS)], {})
         bucket = cfg.get("S3_BUCKET", "default")
         keys = {"AWS_ACCESS_KEY_ID": cfg["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": cfg["AWS_SECRET_ACCESS_KEY"]}
         transfers, s3s, peaks = [], [], []
@@ -336,22 +417,29 @@ def main() -> int:
                 transfers.append(run_py(stack, TRANSFER, [str(big)], stack.client_env()))
             peaks.append(pk.peak)
             s3s.append(run_py(stack, S3_DIRECT, [str(big), stack.store.endpoint, bucket], keys))
-        pairs = run_py(stack, CLIENT_PAIRS, [str(big), stack.store.endpoint, bucket, stack.presigned_uri,
-                                             str(TRANSFER_ROUNDS)], keys)
         at_rest = {"mlflow_rss": group_rss(idle.pids["mlflow"]), "nginx_rss": group_rss(idle.pids["nginx"])}
+        groups = json.dumps({"store": pid_of(stack, stack_store), "nginx": pid_of(stack, "nginx")})
+
+        def paired():
+            """The 16 clients and the transfer pairs, as the machine runs the processes now."""
+            return {"parallel": run_py(stack, PARALLEL, [stack.tracking_uri, stack.direct_uri, user, password,
+                                                         str(PARALLEL_CLIENTS), str(PARALLEL_CALLS),
+                                                         str(PARALLEL_ROUNDS)], {}),
+                    "pairs": run_py(stack, CLIENT_PAIRS, [str(big), stack.store.endpoint, bucket, stack.presigned_uri,
+                                                          str(TRANSFER_ROUNDS), groups], keys)}
+        regimes = {"shared cores": paired()}
+        if cpu_limits.available():
+            pod_limits = cpu_limits.PodCpuLimits(stack)
+            try:
+                applied = pod_limits.apply()
+                regimes["pod CPU limits (" + ", ".join(f"{k} {v}m" for k, v in sorted(applied.items())) + ")"] = paired()
+            finally:
+                pod_limits.release()
         big.unlink()
     finally:
         stack.down()
         subprocess.run(["rm", "-rf", str(state)], check=False)
         cluster.cleanup()
-
-    def row(name, a, b, unit):
-        ratio = (a / b) if b else float("nan")
-        print(f"  {name:<30} {a:>10.1f} {b:>10.1f}  {unit:<6} proxy/direct {ratio:5.2f}")
-
-    def pct(xs, p):
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
 
     def med(key, runs):
         return statistics.median(r[key] for r in runs)
@@ -364,23 +452,6 @@ def main() -> int:
         row(f"{k} p50", pct(p_, 50), pct(d_, 50), "ms")
         row(f"{k} p99", pct(p_, 99), pct(d_, 99), "ms")
         row(f"{k} throughput", len(p_) / sum(p_), len(d_) / sum(d_), "req/s")
-    rates = {k: [r["calls_per_s"] for r in par[k]] for k in par}
-    p99s = {k: pct([x for r in par[k] for x in r["latencies"]], 99) for k in par}
-    errors = {k: sum(len(r["errors"]) for r in par[k]) for k in par}
-    row(f"{PARALLEL_CLIENTS} clients log_batch", statistics.median(rates["proxy"]), statistics.median(rates["direct"]),
-        "req/s")
-    row(f"{PARALLEL_CLIENTS} clients log_batch p99", p99s["proxy"], p99s["direct"], "ms")
-    print(f"  {PARALLEL_CLIENTS} clients x {PARALLEL_CALLS} log_batch calls, {PARALLEL_ROUNDS} rounds a side alternating: "
-          f"proxy {'/'.join(f'{x:.0f}' for x in rates['proxy'])}, direct {'/'.join(f'{x:.0f}' for x in rates['direct'])} "
-          f"req/s; errors proxy {errors['proxy']}, direct {errors['direct']}")
-    print(f"  {BIG_MIB} MiB, the same MLflow client code on the same pre-signed URLs: through the pre-signed path vs "
-          f"straight to the store ({stack_store}), {TRANSFER_ROUNDS} rounds, sides in turn")
-    for kind in ("upload", "download"):
-        rounds = pairs[kind]
-        row(f"{kind} (path vs straight)", statistics.median(r["path"] for r in rounds),
-            statistics.median(r["straight"] for r in rounds), "MB/s")
-        print(f"  {kind}s, each round (path/straight MB/s, ratio): "
-              + ", ".join(f"{r['path']:.0f}/{r['straight']:.0f} ({r['path'] / r['straight']:.2f})" for r in rounds))
     print(f"  {BIG_MIB} MiB, the MLflow client end to end (log_artifact / download_artifacts with only the tracking "
           f"exports) vs boto3 straight to the store ({stack_store}): the anchor")
     row("upload (vs boto3->S3)", med("upload_MBps", transfers), med("upload_MBps", s3s), "MB/s")
@@ -402,22 +473,13 @@ def main() -> int:
     down_ratio = med("download_MBps", transfers) / med("download_MBps", s3s)
     print(f"\n  target: metric logging proxy overhead < 10 %: {overhead * 100:+.1f} % "
           f"{'OK' if overhead < 0.10 else 'MISSED'}")
-    par_ratio = statistics.median(rates["proxy"]) / statistics.median(rates["direct"])
-    p99_ratio = p99s["proxy"] / p99s["direct"]
-    print(f"  target: {PARALLEL_CLIENTS} parallel clients through NGINX (login limit on) >= 95 % of direct calls/s: "
-          f"{par_ratio * 100:.0f} % {'OK' if par_ratio >= 0.95 else 'MISSED'}; p99 <= 1.2x direct: {p99_ratio:.2f}x "
-          f"{'OK' if p99_ratio <= 1.2 else 'MISSED'}; errors {errors['proxy']}")
-    for kind in ("upload", "download"):
-        ratios = [r["path"] / r["straight"] for r in pairs[kind]]
-        ok = sum(r >= 0.9 for r in ratios)
-        print(f"  target: {kind} through the pre-signed path >= 90 % of the same client straight to the store in every "
-              f"round: {ok} of {len(ratios)} ({', '.join(f'{r * 100:.0f} %' for r in ratios)}) "
-              f"{'OK' if ok == len(ratios) else 'MISSED'}")
     print(f"  target: upload >= 90 % of direct: {up_ratio * 100:.0f} % {'OK' if up_ratio >= 0.9 else 'MISSED'}")
     print(f"  target: download >= 80 % of direct: {down_ratio * 100:.0f} % {'OK' if down_ratio >= 0.8 else 'MISSED'}")
+    for label, regime in regimes.items():
+        report_regime(label, regime["parallel"], regime["pairs"], stack_store)
     out = REPO / "tests" / "output"
     out.mkdir(exist_ok=True)
-    record = {"latency": lat, "parallel": par, "transfers": transfers, "s3": s3s, "peaks": peaks, "client_pairs": pairs}
+    record = {"latency": lat, "transfers": transfers, "s3": s3s, "peaks": peaks, "regimes": regimes}
     (out / "stack_bench.json").write_text(json.dumps(record, indent=2))
     return 0
 

@@ -1,5 +1,8 @@
-"""Unit tests of the harness's pure logic: `$(VAR)` expansion and the substitutions."""
+"""Unit tests of the harness's pure logic: `$(VAR)` expansion, the substitutions, CPU quantities."""
 
+import pytest
+
+from running_stack.cpu_limits import millicores
 from running_stack.deployed import expand
 from running_stack.substitutions import Substitutions
 
@@ -49,3 +52,10 @@ def test_a_service_with_several_ports_maps_each_port():
     assert s("http://mlflow-versitygw:7071") == "http://127.0.0.1:17071"
     assert s("http://mlflow-versitygw.ns1.svc:7070/default") == "http://127.0.0.1:17070/default"
     assert s("http://mlflow-versitygw:9999") == "http://mlflow-versitygw:9999"
+
+
+def test_cpu_quantities_as_the_kubelet_reads_them():
+    assert [millicores(q) for q in ("1", "250m", "0.5", "1.5", "2")] == [1000, 250, 500, 1500, 2000]
+    for bad in ("", "1Gi", "-1", "m"):
+        with pytest.raises(ValueError):
+            millicores(bad)
