@@ -18,7 +18,9 @@ from botocore.config import Config
 
 
 def client(side):
-    env = lambda key, default=None: os.environ.get(f"{side}_{key}", default)  # noqa: E731
+    def env(key, default=None):
+        return os.environ.get(f"{side}_{key}", default)
+
     extra = {}
     if env("CHECKSUM_WHEN_REQUIRED", "false").lower() == "true":
         extra = {"request_checksum_calculation": "when_required",

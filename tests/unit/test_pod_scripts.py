@@ -1,0 +1,91 @@
+"""The scripts the pods run (roles/mlflow_tracking/files/*.py, mounted from ConfigMaps as they are): importing one
+does nothing, its settings come from the environment when it runs, and its decisions are tested here."""
+
+import hashlib
+import importlib.util
+import io
+from pathlib import Path
+
+import pytest
+
+FILES = Path(__file__).resolve().parents[2] / "roles" / "mlflow_tracking" / "files"
+SCRIPTS = sorted(p.stem for p in FILES.glob("*.py"))
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"pod_script_{name}", FILES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_importing_a_script_runs_nothing(name, monkeypatch):
+    for key in ("S3_BUCKET", "MLFLOW_S3_ENDPOINT_URL", "BACKUP_DIR", "SRC_BUCKET", "DST_BUCKET"):
+        monkeypatch.delenv(key, raising=False)
+    assert callable(load(name).main)
+
+
+def test_the_scripts_are_the_ones_the_templates_read():
+    assert SCRIPTS == ["backup", "ensure_bucket", "migrate_artifacts", "restore"]
+    templates = FILES.parent / "templates"
+    assert not list(templates.rglob("*.py.j2"))
+    used = "".join(p.read_text() for p in templates.rglob("*.j2"))
+    for name in SCRIPTS:
+        assert f"_mlflow_tracking_files ~ '/{name}.py'" in used
+
+
+def test_backup_reads_the_one_schema_revision_of_the_dump(tmp_path):
+    backup = load("backup")
+    dump = tmp_path / "alembic.sql"
+    dump.write_text("--\n-- Data for alembic_version\n--\n\nCOPY public.alembic_version (version_num) FROM stdin;\n"
+                    "1b5f0d9ad7c1\n\\.\n\n")
+    assert backup.schema_revision(dump) == "1b5f0d9ad7c1"
+    dump.write_text("COPY public.alembic_version (version_num) FROM stdin;\na\nb\n\\.\n")
+    assert backup.schema_revision(dump) == ""   # two rows: not an MLflow database
+    dump.write_text("")
+    assert backup.schema_revision(dump) == ""
+
+
+def test_backup_keeps_the_newest(tmp_path):
+    expired = load("backup").expired
+    done = ["20261201T0200", "20261202T0200", "20261203T0200"]
+    assert expired(done, 2) == ["20261201T0200"]
+    assert expired(done, 5) == []
+    assert expired(done, 0) == []
+
+
+def test_restore_picks_the_named_or_the_newest_backup():
+    pick = load("restore").pick
+    assert pick(["a", "b"], "", "/backup") == "b"
+    assert pick(["a", "b"], "a", "/backup") == "a"
+    with pytest.raises(SystemExit, match="no backup 'c'; there are: a, b"):
+        pick(["a", "b"], "c", "/backup")
+    with pytest.raises(SystemExit, match="no backup in /backup: nothing to restore"):
+        pick([], "", "/backup")
+
+
+def test_restore_compares_the_listing_with_the_store():
+    run, other = "0" * 31 + "1", "f" * 32
+    had = {f"1/{run}/artifacts/a": (1, "e1"), f"1/{run}/artifacts/b": (2, "e2"), "gone": (3, "e3")}
+    now = {f"1/{run}/artifacts/a": (1, "e1"), f"1/{run}/artifacts/b": (2, "changed"), f"1/{other}/artifacts/c": (4, "e4"),
+           "loose": (5, "e5")}
+    missing, changed, newer, runs = load("restore").compare(had, now)
+    assert missing == ["gone"]
+    assert changed == [f"1/{run}/artifacts/b"]
+    assert newer == [f"1/{other}/artifacts/c", "loose"]
+    assert runs == [other]
+
+
+def test_migration_reads_prefixes_and_hashes_what_it_streams(monkeypatch):
+    migrate = load("migrate_artifacts")
+    monkeypatch.setenv("SRC_PREFIX", "/mlflow/artifacts/")
+    monkeypatch.delenv("DST_PREFIX", raising=False)
+    assert (migrate.prefix("SRC"), migrate.prefix("DST")) == ("mlflow/artifacts/", "")
+    data = bytes(range(256)) * 1000
+    stream = migrate.Hashing(io.BytesIO(data))
+    read = b""
+    while chunk := stream.read(4096):
+        read += chunk
+    assert read == data
+    assert stream.sha.hexdigest() == hashlib.sha256(data).hexdigest()
