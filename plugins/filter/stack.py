@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """The csc.mlflow filters that compute the stack's state, credentials and checks.
 
-Thin wrappers around plugins/module_utils (stack_state, credentials, inputs, tracking_config,
+Thin wrappers around plugins/module_utils (stack_state, kinds, credentials, inputs, tracking_config,
 settings); each filter is documented in plugins/filter/<name>.yml. Arguments are copied to
 plain Python values first (Ansible 2.19 passes lazy containers).
 """
@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, settings, stack_state
+from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, kinds, settings, stack_state
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path as _presigned_path
 from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
@@ -55,6 +55,10 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
 
 def object_refs(objects, api_version=None, kind=None):
     return _call("object_refs", stack_state.object_refs, objects, api_version, kind)
+
+
+def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=False):
+    return _call("undeploy_kinds", kinds.undeploy_kinds, openshift, has_builds, has_monitoring, purge)
 
 
 def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):
@@ -141,6 +145,7 @@ class FilterModule(object):
             "route_hosts": route_hosts,
             "obsolete_objects": obsolete_objects,
             "object_refs": object_refs,
+            "undeploy_kinds": undeploy_kinds,
             "artifact_store": artifact_store,
             "artifact_store_problems": artifact_store_problems,
             "stack_credentials": stack_credentials,

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - the module reports the missing library
         pass
 
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import api_message
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import api_version
 from ansible_collections.csc.mlflow.plugins.module_utils.rollout import (
     FAILED,
     READY,
@@ -44,13 +45,6 @@ ARGUMENT_SPEC = dict(
     settle=dict(type="float", default=0.0),
 )
 
-KINDS = {
-    "Deployment": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "Pod": "v1",
-    "Event": "v1",
-    "Route": "route.openshift.io/v1",
-}
 REQUEST_TIMEOUT = 20
 
 
@@ -77,10 +71,10 @@ class Reader(object):
     def resource(self, kind):
         if kind not in self.resources:
             try:
-                self.resources[kind] = self.client.resource(kind, KINDS[kind])
+                self.resources[kind] = self.client.resource(kind, api_version(kind))
             except ResourceNotFoundError:
                 hint = " (not an OpenShift cluster? leave routes empty)" if kind == "Route" else ""
-                raise RolloutError("the API %s %s is not served by this cluster%s" % (KINDS[kind], kind, hint))
+                raise RolloutError("the API %s %s is not served by this cluster%s" % (api_version(kind), kind, hint))
         return self.resources[kind]
 
     def list(self, kind):

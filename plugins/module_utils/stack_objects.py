@@ -12,10 +12,8 @@ __metaclass__ = type
 import hashlib
 import json
 
-# Dependencies before their users: storage and configuration, then Services, builds, workloads,
-# the ways in, and last the Jobs that need the servers running.
-APPLY_ORDER = ("NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Secret", "Service", "ImageStream",
-               "BuildConfig", "Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Route", "Ingress", "Job", "CronJob")
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import apply_rank
+
 CHECKSUM_PREFIX = "checksum/"
 WHOLE = None
 
@@ -96,8 +94,7 @@ def checksum_annotations(pod_spec, sources):
 
 
 def _rank(obj):
-    kind = obj.get("kind")
-    return APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER)
+    return apply_rank(obj.get("kind"))
 
 
 def stack_objects(parts, secrets=None, annotations=None):

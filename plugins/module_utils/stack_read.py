@@ -13,26 +13,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import api_version, read_kinds
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import current_state, index_live
 
 PLATFORMS = ("auto", "openshift", "kubernetes")
-
-# (apiVersion, kind) of what the stack may own, on every platform.
-STACK_KINDS = (
-    ("v1", "Secret"),
-    ("v1", "ConfigMap"),
-    ("apps/v1", "Deployment"),
-    ("batch/v1", "CronJob"),
-    ("v1", "Service"),
-    ("v1", "PersistentVolumeClaim"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-)
-ROUTE = ("route.openshift.io/v1", "Route")
-INGRESS = ("networking.k8s.io/v1", "Ingress")
-SERVICE_MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
-APPLIED_CLUSTER_QUOTA = ("quota.openshift.io/v1", "AppliedClusterResourceQuota")
 
 # What managing the stack's ServiceMonitor takes: a project admin on OpenShift needs ClusterRole
 # monitoring-edit for it, although the API is always served there.
@@ -56,12 +40,6 @@ def platform_facts(requested, api_groups):
     }
 
 
-def stack_kinds(openshift, may_monitor):
-    """The (apiVersion, kind) pairs listed by label: Routes on OpenShift, else Ingresses; ServiceMonitors when
-    the caller may manage them."""
-    return list(STACK_KINDS) + [ROUTE if openshift else INGRESS] + ([SERVICE_MONITOR] if may_monitor else [])
-
-
 def read_stack(api, namespace, label_selector, platform="auto", names=None, version_annotation=None):
     """Read the platform, the stack's objects (by label) and the namespace's LimitRanges and quotas.
 
@@ -75,22 +53,22 @@ def read_stack(api, namespace, label_selector, platform="auto", names=None, vers
     facts = platform_facts(platform, api.api_groups() if platform != "kubernetes" else None)
     may_monitor = False
     if facts["has_monitoring_api"]:
-        may_monitor = all(review_allowed(api.create("authorization.k8s.io/v1", "SelfSubjectAccessReview",
+        may_monitor = all(review_allowed(api.create(api_version("SelfSubjectAccessReview"), "SelfSubjectAccessReview",
                                                     review_body(question, namespace)))
                           for question in SERVICE_MONITOR_QUESTIONS)
     objects = []
-    for api_version, kind in stack_kinds(facts["openshift"], may_monitor):
-        objects.extend(api.items(api_version, kind, namespace, label_selector))
-    quotas = api.items("v1", "ResourceQuota", namespace)
+    for version, kind in read_kinds(facts["openshift"], may_monitor):
+        objects.extend(api.items(version, kind, namespace, label_selector))
+    quotas = api.items(api_version("ResourceQuota"), "ResourceQuota", namespace)
     if facts["has_quota_api"]:
-        quotas.extend(api.items(APPLIED_CLUSTER_QUOTA[0], APPLIED_CLUSTER_QUOTA[1], namespace))
+        quotas.extend(api.items(api_version("AppliedClusterResourceQuota"), "AppliedClusterResourceQuota", namespace))
     live = index_live(objects)
     result = {
         "openshift": facts["openshift"],
         "has_builds": facts["has_builds"],
         "has_monitoring_api": facts["has_monitoring_api"],
         "may_monitor": may_monitor,
-        "limits": {"limit_ranges": api.items("v1", "LimitRange", namespace), "quotas": quotas},
+        "limits": {"limit_ranges": api.items(api_version("LimitRange"), "LimitRange", namespace), "quotas": quotas},
         "live": live,
     }
     if names is not None:

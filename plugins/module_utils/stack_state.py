@@ -14,6 +14,7 @@ __metaclass__ = type
 import base64
 from collections.abc import Mapping
 
+from ansible_collections.csc.mlflow.plugins.module_utils import kinds
 from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import applied_objects
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import default_true, lookup, mapping, text
 
@@ -111,20 +112,23 @@ def _ref(api_version, kind, name):
     return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
 
 
+def _stack_ref(kind, name):
+    return _ref(kinds.api_version(kind), kind, name)
+
+
 # Kinds the stack renders only in some configurations: a live one that the run did not render goes.
-OPTIONAL_KINDS = (("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
+OPTIONAL_KINDS = ("PodDisruptionBudget", "HorizontalPodAutoscaler")
 # Objects (by the key of their name in `names`) the stack renders only in some configurations, likewise:
 # the public pre-signed transfer path (mlflow_presigned_enabled, proxied artifacts on MinIO), the gc CronJob
 # (mlflow_gc_schedule), the metrics Service and NetworkPolicy and the ServiceMonitor (mlflow_metrics_enabled).
 OPTIONAL_NAMED = (
-    ("presigned", (("route.openshift.io/v1", "Route"), ("networking.k8s.io/v1", "Ingress"), ("v1", "Service"))),
-    ("gc", (("batch/v1", "CronJob"),)),
-    ("metrics", (("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"))),
-    ("tracking", (("monitoring.coreos.com/v1", "ServiceMonitor"),)),
+    ("presigned", ("Route", "Ingress", "Service")),
+    ("gc", ("CronJob",)),
+    ("metrics", ("Service", "NetworkPolicy")),
+    ("tracking", ("ServiceMonitor",)),
     # MinIO runs only while it is the store (stacks from before the Versity S3 gateway): once they moved, its
     # Deployment, Service, policy and Route go; its PVC and Secret stay until the user removes them.
-    ("minio", (("apps/v1", "Deployment"), ("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"),
-               ("route.openshift.io/v1", "Route"), ("networking.k8s.io/v1", "Ingress"))),
+    ("minio", ("Deployment", "Service", "NetworkPolicy", "Route", "Ingress")),
 )
 
 
@@ -142,24 +146,22 @@ def obsolete_objects(live, names, artifact_mode, external_database, objects=None
     out = []
     if objects is not None:
         rendered = set("%s/%s" % (o.get("kind"), lookup(o, "metadata", "name")) for o in objects or [])
-        for api_version, kind in OPTIONAL_KINDS:
+        for kind in OPTIONAL_KINDS:
             for key in sorted(live):
                 if key.startswith(kind + "/") and key not in rendered:
-                    out.append(_ref(api_version, kind, key[len(kind) + 1:]))
-        for name_key, kinds in OPTIONAL_NAMED:
-            for api_version, kind in kinds:
+                    out.append(_stack_ref(kind, key[len(kind) + 1:]))
+        for name_key, optional in OPTIONAL_NAMED:
+            for kind in optional:
                 key = kind + "/" + text(names.get(name_key, ""))
                 if key in live and key not in rendered:
-                    out.append(_ref(api_version, kind, names[name_key]))
-    minio_route = _ref("route.openshift.io/v1", "Route", names["minio"])
+                    out.append(_stack_ref(kind, names[name_key]))
+    minio_route = _stack_ref("Route", names["minio"])
     if artifact_mode != "direct" and "Route/" + names["minio"] in live and minio_route not in out:
         out.append(minio_route)
     if external_database and "Deployment/" + names["postgresql"] in live:
-        out.append(_ref("apps/v1", "Deployment", names["postgresql"]))
-        out.append(_ref("v1", "Service", names["postgresql"]))
-        out.append(_ref("networking.k8s.io/v1", "NetworkPolicy", names["postgresql"]))
+        out.extend(_stack_ref(kind, names["postgresql"]) for kind in ("Deployment", "Service", "NetworkPolicy"))
     if backup_schedule is not None and not text(backup_schedule).strip() and "CronJob/" + names["backup"] in live:
-        out.append(_ref("batch/v1", "CronJob", names["backup"]))
+        out.append(_stack_ref("CronJob", names["backup"]))
     return out
 
 

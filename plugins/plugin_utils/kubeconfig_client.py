@@ -28,6 +28,8 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import PLURALS
+
 try:
     import certifi
 except ImportError:
@@ -41,17 +43,6 @@ CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data",
 USER_KEYS = {"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
              "client-key-data", "extensions"}
 
-# Resource names (plurals) of the kinds the stack read asks for and the stack applies.
-PLURALS = {
-    "Secret": "secrets", "ConfigMap": "configmaps", "Deployment": "deployments", "CronJob": "cronjobs",
-    "Service": "services", "PersistentVolumeClaim": "persistentvolumeclaims", "NetworkPolicy": "networkpolicies",
-    "PodDisruptionBudget": "poddisruptionbudgets", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-    "Route": "routes", "Ingress": "ingresses", "ServiceMonitor": "servicemonitors",
-    "ResourceQuota": "resourcequotas", "LimitRange": "limitranges",
-    "AppliedClusterResourceQuota": "appliedclusterresourcequotas",
-    "SelfSubjectAccessReview": "selfsubjectaccessreviews",
-    "Job": "jobs", "ImageStream": "imagestreams", "BuildConfig": "buildconfigs",
-}
 APPLY_PATCH = "application/apply-patch+yaml"
 # RFC 7234 warning headers as the API server sends them: 299 - "text" (quotes inside escaped).
 WARNING = re.compile(r'^\d{3} \S+ "((?:[^"\\]|\\.)*)"')

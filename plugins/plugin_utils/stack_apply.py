@@ -18,7 +18,8 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED, last_applied_text
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import PLURALS, ApiError
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import BY_KIND
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import ApiError
 
 # What one object's result carries in kubernetes.core.k8s's answer.
 RESULT_KEYS = ("changed", "method", "result", "diff", "warnings", "duration", "error")
@@ -59,14 +60,14 @@ def apply_directly(client, objects, namespace, field_manager=None, force_conflic
     what kubernetes.core would do: with ``field_manager`` server-side, else client-side.
 
     Returns ``(results, rest)``: kubernetes.core-shaped results of the objects applied, and the objects left for
-    kubernetes.core (the first one that exists, when applied client-side, or of a kind not in PLURALS, and all
+    kubernetes.core (the first one that exists, when applied client-side, or of a kind the stack does not own (module_utils/kinds.py), and all
     after it). Raises ApplyFailed when the API server refuses an object.
     """
     results = []
     for index, item in enumerate(objects):
         obj = in_namespace(item, namespace)
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind not in PLURALS or not api_version:
+        if kind not in BY_KIND or not api_version:
             return results, list(objects[index:])
         ns = obj["metadata"].get("namespace")
         try:

@@ -18,6 +18,7 @@ EXPECTED = {
     "artifact_store_problems", "stack_credentials", "secrets_plan", "users", "input_problems", "deploy_problems",
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
     "backup_problems", "restore_report", "tracking_replicas", "presigned_path", "ingress_problems",
+    "undeploy_kinds",
 }
 FILTERS = stack.FilterModule().filters()
 

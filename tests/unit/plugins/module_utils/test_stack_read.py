@@ -1,11 +1,10 @@
-"""stack_read and template_paths: what the API groups say about the platform, which kinds are read, where
+"""stack_read and template_paths: what the API groups say about the platform, where
 templates rendered together find their includes (pure logic; the reads themselves run against the test
 cluster in every lifecycle test)."""
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import (
-    INGRESS, ROUTE, SERVICE_MONITOR, STACK_KINDS, platform_facts, stack_kinds)
+from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import platform_facts
 from ansible_collections.csc.mlflow.plugins.module_utils.template_paths import template_search_path
 
 OPENSHIFT_GROUPS = ["", "apps", "route.openshift.io", "build.openshift.io", "quota.openshift.io", "monitoring.coreos.com"]
@@ -29,14 +28,6 @@ def test_a_named_platform_wins_over_the_groups():
 def test_an_unknown_platform_is_refused():
     with pytest.raises(ValueError, match="openshif"):
         platform_facts("openshif", [])
-
-
-def test_routes_on_openshift_ingresses_elsewhere_servicemonitors_only_when_allowed():
-    assert stack_kinds(True, False) == list(STACK_KINDS) + [ROUTE]
-    assert stack_kinds(False, False) == list(STACK_KINDS) + [INGRESS]
-    assert stack_kinds(True, True)[-2:] == [ROUTE, SERVICE_MONITOR]
-    kinds = [kind for _version, kind in STACK_KINDS]
-    assert len(kinds) == len(set(kinds)) and "Secret" in kinds and "Deployment" in kinds
 
 
 def test_templates_find_their_own_directory_the_role_templates_then_the_task_path():

@@ -112,7 +112,7 @@ def test_list_paths_of_core_and_group_kinds():
     assert list_path("authorization.k8s.io/v1", "SelfSubjectAccessReview", None) == (
         "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
     with pytest.raises(KeyError):
-        list_path("v1", "Pod", "p")
+        list_path("v1", "Namespace", None)
 
 
 def test_list_items_get_their_kind_and_api_version():

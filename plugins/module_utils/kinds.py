@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The kinds of object a stack owns, in one table: read by the stack read, the apply order, the prune, undeploy,
+the rollout wait and the API clients. Add a kind here and nowhere else."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+# kind, its apiVersion and resource name (plural);
+# scope: when a stack has objects of the kind: "always", "openshift" (Routes), "kubernetes" (Ingresses; undeploy
+#   looks for them on every platform), "builds" (OpenShift builds), "monitoring" (a caller who may manage them);
+# read: the stack read lists them by label (Jobs are not read: they are named by what they run);
+# kept: data and credentials, which undeploy leaves unless mlflow_purge.
+Kind = namedtuple("Kind", "kind api_version plural scope read kept")
+
+# In apply order: dependencies before their users (storage and configuration, then Services, builds, workloads,
+# the ways in, the Jobs that need the servers running); undeploy removes them in the reverse order.
+STACK_KINDS = (
+    Kind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", "always", True, False),
+    Kind("PersistentVolumeClaim", "v1", "persistentvolumeclaims", "always", True, True),
+    Kind("ConfigMap", "v1", "configmaps", "always", True, False),
+    Kind("Secret", "v1", "secrets", "always", True, True),
+    Kind("Service", "v1", "services", "always", True, False),
+    Kind("ImageStream", "image.openshift.io/v1", "imagestreams", "builds", False, False),
+    Kind("BuildConfig", "build.openshift.io/v1", "buildconfigs", "builds", False, False),
+    Kind("Deployment", "apps/v1", "deployments", "always", True, False),
+    Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", "always", True, False),
+    Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", "always", True, False),
+    Kind("Route", "route.openshift.io/v1", "routes", "openshift", True, False),
+    Kind("Ingress", "networking.k8s.io/v1", "ingresses", "kubernetes", True, False),
+    Kind("Job", "batch/v1", "jobs", "always", False, False),
+    Kind("CronJob", "batch/v1", "cronjobs", "always", True, False),
+    Kind("ServiceMonitor", "monitoring.coreos.com/v1", "servicemonitors", "monitoring", True, False),
+)
+BY_KIND = dict((k.kind, k) for k in STACK_KINDS)
+
+# Kinds the run reads but never owns (quota, limits, access reviews, the rollout wait's).
+OTHER_KINDS = (
+    Kind("ResourceQuota", "v1", "resourcequotas", "always", False, False),
+    Kind("LimitRange", "v1", "limitranges", "always", False, False),
+    Kind("AppliedClusterResourceQuota", "quota.openshift.io/v1", "appliedclusterresourcequotas", "openshift", False,
+         False),
+    Kind("SelfSubjectAccessReview", "authorization.k8s.io/v1", "selfsubjectaccessreviews", "always", False, False),
+    Kind("ReplicaSet", "apps/v1", "replicasets", "always", False, False),
+    Kind("Pod", "v1", "pods", "always", False, False),
+    Kind("Event", "v1", "events", "always", False, False),
+)
+PLURALS = dict((k.kind, k.plural) for k in STACK_KINDS + OTHER_KINDS)
+API_VERSIONS = dict((k.kind, k.api_version) for k in STACK_KINDS + OTHER_KINDS)
+
+
+def api_version(kind):
+    return API_VERSIONS[kind]
+
+
+def apply_rank(kind):
+    """The place of `kind` in the apply order (kinds not in the table last)."""
+    order = [k.kind for k in STACK_KINDS]
+    return order.index(kind) if kind in order else len(order)
+
+
+def read_kinds(openshift, may_monitor):
+    """(apiVersion, kind) of what the stack read lists by label: Routes on OpenShift, else Ingresses; ServiceMonitors
+    when the caller may manage them."""
+    scopes = set(["always", "openshift" if openshift else "kubernetes"] + (["monitoring"] if may_monitor else []))
+    return [(k.api_version, k.kind) for k in STACK_KINDS if k.read and k.scope in scopes]
+
+
+def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=False):
+    """[apiVersion, kind] of what undeploy removes by label, in reverse apply order: the ways in and the workloads
+    before the NetworkPolicies that fence them; Secrets and PVCs only with `purge`."""
+    scopes = set(["always", "kubernetes"] + (["openshift"] if openshift else []) + (["builds"] if has_builds else [])
+                 + (["monitoring"] if has_monitoring else []))
+    return [[k.api_version, k.kind] for k in reversed(STACK_KINDS) if k.scope in scopes and (purge or not k.kept)]

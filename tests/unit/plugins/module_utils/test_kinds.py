@@ -1,0 +1,64 @@
+"""kinds: the one table of what a stack owns, and what the read, the apply, the prune and undeploy take from it."""
+
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.csc.mlflow.plugins.module_utils.kinds import (
+    BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_version, apply_rank, read_kinds, undeploy_kinds)
+from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import OPTIONAL_KINDS, OPTIONAL_NAMED
+
+GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
+
+
+def test_each_kind_once():
+    names = [k.kind for k in STACK_KINDS + OTHER_KINDS]
+    assert len(names) == len(set(names))
+    assert all(k.scope in ("always", "openshift", "kubernetes", "builds", "monitoring") for k in STACK_KINDS)
+    assert PLURALS["NetworkPolicy"] == "networkpolicies" and api_version("Route") == "route.openshift.io/v1"
+
+
+def test_every_rendered_object_is_of_a_kind_in_the_table_with_its_api_version():
+    seen = set()
+    for golden in GOLDEN.glob("*.yml"):
+        doc = yaml.safe_load(golden.read_text())
+        for obj in (doc.get("objects") or []) + (doc.get("secrets") or []):
+            if isinstance(obj, dict) and "kind" in obj:
+                assert BY_KIND[obj["kind"]].api_version == obj["apiVersion"], (golden.name, obj["kind"])
+                seen.add(obj["kind"])
+    assert {"Deployment", "Secret", "Route", "Ingress", "NetworkPolicy"} <= seen
+
+
+def test_prune_names_only_kinds_of_the_table():
+    assert set(OPTIONAL_KINDS) <= set(BY_KIND)
+    assert all(set(kinds) <= set(BY_KIND) for _name, kinds in OPTIONAL_NAMED)
+
+
+def test_apply_order_dependencies_first_jobs_last():
+    order = sorted(["Job", "Route", "Deployment", "Secret", "NetworkPolicy", "Unknown", "CronJob", "ServiceMonitor"],
+                   key=apply_rank)
+    assert order == ["NetworkPolicy", "Secret", "Deployment", "Route", "Job", "CronJob", "ServiceMonitor", "Unknown"]
+
+
+def test_read_routes_on_openshift_ingresses_elsewhere_servicemonitors_only_when_allowed():
+    openshift = [kind for _v, kind in read_kinds(True, False)]
+    plain = [kind for _v, kind in read_kinds(False, True)]
+    assert "Route" in openshift and "Ingress" not in openshift and "ServiceMonitor" not in openshift
+    assert "Ingress" in plain and "Route" not in plain and "ServiceMonitor" in plain
+    for kinds in (openshift, plain):   # Jobs are named by what they run; builds are not the stack's to read
+        assert {"Secret", "PersistentVolumeClaim", "Deployment", "CronJob"} <= set(kinds)
+        assert not {"Job", "BuildConfig", "ImageStream"} & set(kinds)
+    assert ("apps/v1", "Deployment") in read_kinds(True, False)
+
+
+def test_undeploy_removes_the_ways_in_before_the_fences_and_keeps_data_unless_purged():
+    kept = [kind for _v, kind in undeploy_kinds(True, True, True, purge=False)]
+    assert kept == ["ServiceMonitor", "CronJob", "Job", "Ingress", "Route", "HorizontalPodAutoscaler",
+                    "PodDisruptionBudget", "Deployment", "BuildConfig", "ImageStream", "Service", "ConfigMap",
+                    "NetworkPolicy"]
+    purged = [kind for _v, kind in undeploy_kinds(False, False, False, purge=True)]
+    assert "Secret" in purged and "PersistentVolumeClaim" in purged
+    assert not {"Route", "BuildConfig", "ServiceMonitor"} & set(purged)
+    assert "Ingress" in purged   # looked for on every platform
+    assert purged.index("Deployment") < purged.index("NetworkPolicy")
+    assert ["v1", "Secret"] in undeploy_kinds(False, purge=True)
