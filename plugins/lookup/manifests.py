@@ -19,8 +19,10 @@ description:
     one Jinja environment, so templates they import or include (macros) are compiled once.
   - A file finds the templates it imports or includes in its own directory, in the directory above it (the
     role's C(templates), so that C(postgresql/deployment.yaml.j2) names one file whichever role includes
-    it), and in the task's search path (with C(templates)), in that order. Since the files share one
-    environment, a name means the same file in all of them.
+    it), in the task's search path (with C(templates)), and last in the shared role C(csc.mlflow.mlflow) (its
+    macros, C(job.j2), C(pod.j2), C(objects.j2)), in that order, so that a service role's task finds the shared
+    macros without being included from the shared role. Since the files share one environment, a name means the
+    same file in all of them.
 options:
   _terms:
     description: The template files (absolute, or found like C(ansible.builtin.template) finds them).
@@ -49,6 +51,8 @@ _list:
   elements: str
 """
 
+import os
+
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
@@ -61,10 +65,15 @@ except ImportError:  # ansible-core < 2.19: rendered by ansible.builtin.template
     trust_as_template = None
 
 
+# The shared role, whose templates hold the macros every service role's templates import.
+SHARED_ROLE = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "roles", "mlflow"))
+
+
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        variables = variables or {}
+        variables = dict(variables or {})
+        variables["ansible_search_path"] = list(variables.get("ansible_search_path") or []) + [SHARED_ROLE]
         files = []
         for term in terms:
             found = self.find_file_in_search_path(variables, "templates", term)
@@ -75,7 +84,7 @@ class LookupModule(LookupBase):
             builtin = lookup_loader.get("ansible.builtin.template", loader=self._loader, templar=self._templar)
             return builtin.run(files, variables, template_vars=self.get_option("template_vars"))
         # One shallow copy for all the files: the templates read the variables, they do not change them.
-        template_vars = dict(variables)
+        template_vars = variables
         template_vars.update(self.get_option("template_vars"))
         templar = self._templar.copy_with_new_env(
             available_variables=template_vars,
