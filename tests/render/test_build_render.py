@@ -48,7 +48,11 @@ def test_requirements_pin_the_version_the_build_argument_names():
 def test_workloads_are_applied_only_after_the_build():
     tasks = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "apply_changes.yml").read_text())
     names = [t["name"] for t in tasks]
-    assert names.index("Build the MLflow image first (OpenShift, mlflow_build_enabled)") < names.index("Apply the stack")
+    # The build is the tracking role's hook of stage before_apply, which the shared role runs before the stack.
+    hooks = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "vars" / "main.yml").read_text())["_mlflow_tracking_hooks"]
+    assert [h["stage"] for h in hooks if h["tasks_from"] == "build"] == ["before_apply"]
+    before_apply = [i for i, t in enumerate(tasks) if "'before_apply'" in str(t.get("loop", ""))]
+    assert len(before_apply) == 1 and before_apply[0] < names.index("Apply the stack")
     build = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "tasks" / "build.yml").read_text())
     assert [t["name"] for t in build][:2] == ["Apply the ImageStream, the build's ConfigMap and the BuildConfig",
                                               "Look for the image of this MLflow version"]
