@@ -15,7 +15,7 @@ author:
 description:
   - With one client, asks the API server for its API groups (unless O(platform=kubernetes)), whether
     the caller may manage ServiceMonitors (when that API is served), the stack's objects by label
-    (Secrets, ConfigMaps, Deployments, CronJobs, Services, PVCs, NetworkPolicies, PodDisruptionBudgets,
+    (Secrets, ConfigMaps, Deployments, Jobs, CronJobs, Services, PVCs, NetworkPolicies, PodDisruptionBudgets,
     HorizontalPodAutoscalers, Routes on OpenShift or else Ingresses, ServiceMonitors when allowed) and
     the namespace's LimitRanges and quotas (also AppliedClusterResourceQuotas on OpenShift).
     Nothing is written to the cluster.

@@ -13,7 +13,7 @@ from collections import namedtuple
 # kind, its apiVersion and resource name (plural);
 # scope: when a stack has objects of the kind: "always", "openshift" (Routes), "kubernetes" (Ingresses; undeploy
 #   looks for them on every platform), "builds" (OpenShift builds), "monitoring" (a caller who may manage them);
-# read: the stack read lists them by label (Jobs are not read: they are named by what they run);
+# read: the stack read lists them by label (Jobs too: one that exists as rendered is not applied again);
 # kept: data and credentials, which undeploy leaves unless mlflow_purge.
 Kind = namedtuple("Kind", "kind api_version plural scope read kept")
 
@@ -32,7 +32,7 @@ STACK_KINDS = (
     Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", "always", True, False),
     Kind("Route", "route.openshift.io/v1", "routes", "openshift", True, False),
     Kind("Ingress", "networking.k8s.io/v1", "ingresses", "kubernetes", True, False),
-    Kind("Job", "batch/v1", "jobs", "always", False, False),
+    Kind("Job", "batch/v1", "jobs", "always", True, False),
     Kind("CronJob", "batch/v1", "cronjobs", "always", True, False),
     Kind("ServiceMonitor", "monitoring.coreos.com/v1", "servicemonitors", "monitoring", True, False),
 )

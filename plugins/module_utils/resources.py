@@ -748,8 +748,10 @@ def problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, 
       PersistentVolumeClaims count; other kinds are ignored).
     limit_ranges: the namespace's LimitRange objects.
     quotas: ResourceQuota and/or (Applied)ClusterResourceQuota objects, with their status.
-    live: the stack's live Deployments, StatefulSets and Jobs (their pods are in the quotas' `used`, released by
-      the run) and live PersistentVolumeClaims (objects, or names) that stay.
+    live: the stack's live Deployments, StatefulSets and Jobs (their pods are in the quotas' `used`; released by
+      the run where it counts the same workload again: a live Job only when the run's own Job of that name is
+      counted, else its active pods keep running beside the run) and live PersistentVolumeClaims (objects, or
+      names) that stay.
     replicas: {Deployment name: replicas} overriding spec.replicas.
     reserve: [{'name': ..., 'spec': <pod spec>, 'replicas': 1}] pods the run may start besides
       the objects (e.g. its largest Job). With a reserve, the rendered Jobs are checked against the LimitRanges
@@ -771,6 +773,7 @@ def problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, 
 
     workloads = []
     pvcs = []
+    counted_jobs = set()
     for obj in objects or []:
         if not isinstance(obj, dict):
             continue
@@ -793,6 +796,8 @@ def problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, 
             # The run starts its Jobs one after the other (store user, schema upgrade, artifact copy, backup): the
             # reserve stands for the largest of them, these included.
             continue
+        if kind == "Job":
+            counted_jobs.add(name)
         keys = [_lookups(name, c.name) for c in containers]
         workload = _Workload(name, spec, containers, count, keys=keys)
         previous = live_index.get((kind, name))
@@ -812,6 +817,8 @@ def problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, 
 
     released_pods = []
     for (kind, name), obj in sorted(live_index.items()):
+        if kind == "Job" and name not in counted_jobs:
+            continue
         spec = _pod_spec(obj)
         containers = pod_containers(name, spec, limit_ranges)
         released_pods.append((spec, containers, pod_usage(containers, spec), _live_pods(obj)))

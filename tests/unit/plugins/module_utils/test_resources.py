@@ -361,6 +361,12 @@ def test_a_live_job_releases_only_its_active_pods():
         "the run needs limits.cpu 500m (job 500m), AppliedClusterResourceQuota crq-2001234 allows 4 and 3750m are used by other workloads: "
         "250m left; lower limits.cpu (mlflow_job_resources) or ask CSC for more quota"
     ]
+    # A live Job the run does not count (another one's, or all of them with a reserve) keeps its pods running.
+    running = dict(job, metadata={"name": "backup-1"}, status={"active": 1})
+    assert check([job], quotas=[quota], live=[running])[0].startswith("the run needs limits.cpu 500m (job 500m), ")
+    reserve = [{"name": "largest-job", "spec": JOB["spec"], "replicas": 1}]
+    assert check([job], quotas=[quota], live=[dict(job, status={"active": 1})], reserve=reserve)[0].startswith(
+        "the run needs limits.cpu 500m (largest-job 500m), ")
     parallel = copy.deepcopy(job)
     parallel["spec"].update({"parallelism": 3, "completions": 2})
     assert check([parallel], quotas=[with_used(ACRQ, **{"limits.cpu": "3250m"})])[0].startswith("the run needs limits.cpu 1 (job (x2) 1), ")
