@@ -28,11 +28,11 @@ def rollout_targets(plan_objects, objects, live):
         raise AnsibleFilterError("rollout_targets: every object needs kind and metadata.name (%s)" % exc)
 
 
-def stack_plan(objects, live, apply_all=False, live_hosts=None, applied=None):
+def stack_plan(objects, live, apply_all=False, live_hosts=None, applied=None, admitted=None):
     """The rendered stack with what to apply, what to wait for and which Routes go first."""
     try:
         return _stack_plan(plain(objects) or [], plain(live) or {}, bool(apply_all), plain(live_hosts) or {},
-                           plain(applied) if applied else None)
+                           plain(applied) if applied else None, plain(admitted) or ())
     except (KeyError, TypeError, AttributeError) as exc:
         raise AnsibleFilterError("stack_plan: every object needs kind and metadata.name (%s)" % exc)
 

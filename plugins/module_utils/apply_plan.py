@@ -89,16 +89,18 @@ def route_admitted(live):
     return False
 
 
-def wait_targets(plan_objects, objects, live_index):
+def wait_targets(plan_objects, objects, live_index, admitted=()):
     """What to wait for after applying `plan_objects`: the Deployments applied, and every Route
     of `objects` that is applied now or that no router has admitted yet (a Route whose host
-    another namespace claims stays unadmitted: a re-run must say so again)."""
+    another namespace claims stays unadmitted: a re-run must say so again). `admitted`: names of
+    Routes the run saw admitted after it applied them (the Routes that go first)."""
     deployments = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Deployment"]
     applied = set((o.get("kind"), o["metadata"]["name"]) for o in plan_objects)
     routes = [
         o["metadata"]["name"] for o in objects
         if o.get("kind") == "Route"
-        and (("Route", o["metadata"]["name"]) in applied or not route_admitted(live_index.get("Route/" + o["metadata"]["name"])))
+        and (("Route", o["metadata"]["name"]) in applied
+             or not (o["metadata"]["name"] in admitted or route_admitted(live_index.get("Route/" + o["metadata"]["name"]))))
     ]
     return {"deployments": deployments, "routes": routes}
 
@@ -128,18 +130,19 @@ def applied_objects(applied_result):
     return [item["result"] if isinstance(item, Mapping) and "result" in item else item for item in items]
 
 
-def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=None):
+def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=None, admitted=()):
     """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
     (all of them when `apply_all`: an upgrade or a store switch changes live objects first);
     `wait_for`, the Deployments and Routes to wait for once the plan is applied (see wait_targets);
     `routes_first`, the Routes to apply and see admitted before the rest (see routes_first); and `objects` itself.
     `applied`: the result of an apply earlier in the run (the Routes applied first), whose objects
-    are live now."""
+    are live now; `admitted`: the names of those the router admitted since (`name` or `Route/name`)."""
     live_index = dict(live_index)
     for obj in applied_objects(applied):
         live_index["%s/%s" % (obj["kind"], obj["metadata"]["name"])] = obj
     to_apply = list(objects) if apply_all else plan(objects, live_index)
-    wait_for = wait_targets(to_apply, objects, live_index)
+    admitted = set(name[len("Route/"):] if name.startswith("Route/") else name for name in admitted or ())
+    wait_for = wait_targets(to_apply, objects, live_index, admitted)
     return {
         "objects": objects,
         "plan": to_apply,

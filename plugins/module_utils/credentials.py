@@ -20,6 +20,7 @@ import secrets
 import string
 from collections.abc import Mapping
 
+from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED
 from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import (
     default_true,
     lookup,
@@ -235,7 +236,9 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
 def secrets_plan(secrets_list, live):
     """{'all': the rendered Secrets, 'apply': those whose data, labels or annotations differ from live}.
 
-    A live Secret's labels and annotations may have more keys than the rendered one's.
+    A live Secret's labels and annotations may have more keys than the rendered one's, but not kubectl's
+    last-applied annotation: a client-side apply (rotate_kek.yml made one until now) wrote the values into it, and the
+    server-side apply of the Secret removes it.
     """
     live = live or {}
     everything = [s for s in secrets_list or [] if s]
@@ -248,7 +251,8 @@ def secrets_plan(secrets_list, live):
         have_ann = default_true(have_meta.get("annotations"), {})
         if (have.get("raw") != s.get("data")
                 or _combined(have_labels, meta.get("labels")) != have_labels
-                or _combined(have_ann, meta.get("annotations")) != have_ann):
+                or _combined(have_ann, meta.get("annotations")) != have_ann
+                or LAST_APPLIED in have_ann):
             apply.append(s)
     return {"all": everything, "apply": apply}
 

@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """One read of the cluster before anything changes: the platform, the stack's objects, the namespace's limits.
 
-Behind the csc.mlflow.stack_read lookup (roles/mlflow/tasks/state.yml). The decisions (what the API groups
+Behind the csc.mlflow.stack_read module (roles/mlflow/tasks/state.yml). The decisions (what the API groups
 say about the platform, which kinds to list) are pure functions; ``read_stack`` makes the calls with one
 client, each API group and list asked once.
 """
@@ -44,7 +44,7 @@ def read_stack(api, namespace, label_selector, platform="auto", names=None, vers
     """Read the platform, the stack's objects (by label) and the namespace's LimitRanges and quotas.
 
     ``api`` answers ``api_groups()``, ``items(api_version, kind, namespace, label_selector)`` and
-    ``create(api_version, kind, body)`` (plugin_utils/kubeconfig_client.py: a plain HTTPS client, or
+    ``create(api_version, kind, body)`` (plugin_utils/k8s_client.py, the collection's one client over
     kubernetes.core's). Returns ``openshift``, ``has_builds``, ``has_monitoring_api``, ``may_monitor``,
     ``limits`` ({'limit_ranges', 'quotas'}: lists of objects), ``live`` (the stack's objects indexed by
     "Kind/name", ``stack_state.index_live``: Secrets decoded) and, given the role's ``names`` and

@@ -31,8 +31,9 @@ description:
   - Each poll makes one list request per kind (Deployments, ReplicaSets, Pods, Events, Routes)
     in O(namespace); ReplicaSets, Pods and Events are listed only while a Deployment is not
     ready. It never writes.
-  - Talks to the cluster like C(kubernetes.core) modules do, with the same options and
-    C(K8S_AUTH_*) environment variables, kubeconfig or in-cluster configuration.
+  - Runs in the controller (an action plugin) with the collection's one API client
+    (C(plugins/plugin_utils/k8s_client.py)) and connects like C(kubernetes.core) modules do, with the
+    same options and C(K8S_AUTH_*) environment variables, kubeconfig or in-cluster configuration.
 options:
   namespace:
     description: Namespace (OpenShift project) of the objects.
@@ -148,67 +149,3 @@ polls:
   type: int
   sample: 3
 """
-
-import traceback
-
-from ansible.module_utils.basic import missing_required_lib
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
-    HAS_K8S_CORE = True
-    K8S_CORE_IMPORT_ERROR = None
-except ImportError:
-    HAS_K8S_CORE = False
-    K8S_CORE_IMPORT_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-
-from ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait import (
-    ARGUMENT_SPEC,
-    Reader,
-    RolloutError,
-    _unique,
-    wait,
-)
-
-
-def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(ARGUMENT_SPEC)
-    return spec
-
-
-def main():
-    if not HAS_K8S_CORE:
-        from ansible.module_utils.basic import AnsibleModule
-
-        module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-        module.fail_json(
-            msg=missing_required_lib("the kubernetes.core collection (>= 5.0.0)"), exception=K8S_CORE_IMPORT_ERROR
-        )
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    if not _unique(params["deployments"]) and not _unique(params["routes"]):
-        module.fail_json(msg="name at least one Deployment (deployments) or Route (routes)")
-    if params["timeout"] < 0 or params["poll"] <= 0 or params["settle"] < 0:
-        module.fail_json(msg="timeout and settle must not be negative and poll must be positive")
-    try:
-        client = get_api_client(module)
-    except CoreException as exc:
-        module.fail_from_exception(exc)
-    except Exception as exc:  # pylint: disable=broad-except  # connection refused, TLS, ...
-        module.fail_json(msg="could not reach the Kubernetes API: %s" % exc, exception=traceback.format_exc())
-    try:
-        result, msg = wait(Reader(client, params["namespace"]), params, check_mode=module.check_mode)
-    except RolloutError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if msg:
-        module.fail_json(msg=msg, **result)
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()

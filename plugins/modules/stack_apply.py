@@ -9,23 +9,23 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: stack_apply
-short_description: Apply objects as kubernetes.core.k8s apply does, the single-request applies in the controller
+short_description: Apply complete objects server-side, in order, as one field manager
 version_added: 0.1.0
 author:
   - CSC MLflow collection maintainers (@CSCfi)
 description:
-  - Applies O(definition) in its order exactly as C(kubernetes.core.k8s) with C(state=present) and
-    C(apply=true) does (client-side apply with the C(kubectl.kubernetes.io/last-applied-configuration)
-    annotation), or with O(field_manager) as it does with C(server_side_apply).
-  - Runs in the controller (an action plugin). When the connection is one kubeconfig file's token or
-    client certificate (the connections the C(csc.mlflow.stack_read) lookup makes itself), it makes the
-    requests that are single requests over a plain HTTPS connection - the create of an object that does not
-    exist yet (with its last-applied annotation), and every server-side apply - and runs
-    C(kubernetes.core.k8s) for the rest, from the first object that exists on (a three-way merge), so that
-    the order is kept. A cold deploy then starts no module process and imports no C(kubernetes) client.
-  - Everything runs as C(kubernetes.core.k8s) in check mode, in diff mode, with a task C(environment), on
-    a host other than the controller (a connection other than C(local)), and with any connection option
-    or C(K8S_AUTH_*) variable besides the kubeconfig and the context.
+  - Applies O(definition) in its order, each object server-side (C(kubectl apply --server-side)) as
+    O(field_manager), taking over with O(force_conflicts) fields another manager set.
+  - An object that was applied client-side (C(kubernetes.core.k8s) with C(apply=true), C(kubectl apply),
+    as earlier versions of this collection did) is taken over first, as C(kubectl apply --server-side)
+    does - the fields its client-side managers own are moved to O(field_manager) - so that a field the
+    definition no longer has is removed by the apply.
+  - Every object but a Secret carries the C(kubectl.kubernetes.io/last-applied-configuration) annotation
+    with the applied definition, which the collection's plan compares; a Secret never does (it would hold
+    the values).
+  - Runs in the controller (an action plugin) with the collection's one API client
+    (C(plugins/plugin_utils/k8s_client.py)) and connects like C(kubernetes.core) modules do (kubeconfig,
+    context, C(K8S_AUTH_*), in-cluster configuration).
 options:
   namespace:
     description: Namespace (OpenShift project) of the objects that name none.
@@ -37,47 +37,42 @@ options:
     elements: dict
     required: true
   field_manager:
-    description:
-      - Apply server-side, as this field manager (C(server_side_apply.field_manager) of C(kubernetes.core.k8s)).
-      - Empty (the default) applies client-side.
+    description: The field manager of the server-side applies.
     type: str
-    default: ""
+    default: csc.mlflow
   force_conflicts:
-    description: With O(field_manager), take over fields another manager owns (C(server_side_apply.force_conflicts)).
+    description: Take over fields another manager owns; without it such a conflict fails the task.
     type: bool
-    default: false
+    default: true
 extends_documentation_fragment:
   - csc.mlflow.k8s_module
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
     support: full
-    description: Runs C(kubernetes.core.k8s) in check mode (a dry run).
+    description: Every apply is a server-side dry run; nothing is taken over.
   diff_mode:
     support: full
-    description: Runs C(kubernetes.core.k8s) in diff mode.
+    description: Each object's result has C(diff) (C(before), C(after)), without what the API server sets.
 notes:
   - The result is shaped as C(kubernetes.core.k8s)'s - one object's result at the top level, several under
     C(result.results) - so that a task can change to this module and back.
 seealso:
   - module: kubernetes.core.k8s
-  - plugin: csc.mlflow.stack_read
-    plugin_type: lookup
+  - module: csc.mlflow.stack_read
 """
 
 EXAMPLES = r"""
-- name: Apply the stack (client-side apply, as kubernetes.core.k8s apply=true)
+- name: Apply the stack
   csc.mlflow.stack_apply:
     namespace: my-project
     definition: "{{ objects }}"
   register: applied
 
-- name: Apply the Secrets server-side
+- name: Apply the Secrets
   csc.mlflow.stack_apply:
     namespace: my-project
     definition: "{{ secrets }}"
-    field_manager: csc-mlflow
-    force_conflicts: true
   no_log: true
 """
 

@@ -1,14 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The applies ``kubernetes.core.k8s`` would make, made over the plain client where they are single requests.
+"""How csc.mlflow.stack_apply applies: every object server-side, in order, as one field manager.
 
-``apply: true`` (client-side apply) of an object that does not exist is a create of the object with its
-``kubectl.kubernetes.io/last-applied-configuration`` annotation; of an object that exists it is a three-way
-merge (kubernetes.core's ``apply_patch``). Server-side apply is one request either way. ``apply_directly``
-makes the creates and the server-side applies; from the first object that exists (client-side) or whose kind
-it does not know, it leaves that object and all that follow to kubernetes.core, so that the objects are still
-applied in their order (a ConfigMap before the Deployment that reads it).
+Stacks deployed by earlier versions of the collection were applied client-side (kubernetes.core ``apply: true``: field manager
+``OpenAPI-Generator``, operation ``Update``; and the collection's earlier plain client, ``csc.mlflow``
+``Update``). A server-side apply does not remove a field another manager owns, so before the first
+server-side apply of such an object its client-side managers' fields are moved to the applying manager,
+as ``kubectl apply --server-side`` does (client-go's csaupgrade): a field the stack no longer renders is
+then removed.
+
+Every object but a Secret carries kubectl's last-applied-configuration annotation: what the run applied,
+which the stack's plan compares (module_utils/apply_plan.py). A Secret never does: it would hold the values.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,15 +21,17 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED, last_applied_text
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import BY_KIND
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import ApiError
 
-# What one object's result carries in kubernetes.core.k8s's answer.
-RESULT_KEYS = ("changed", "method", "result", "diff", "warnings", "duration", "error")
+# Managers that wrote the stack's objects client-side (operation Update), whose fields the first
+# server-side apply takes over: kubernetes.core's (the kubernetes library's user agent), kubectl's, and
+# the collection's own earlier client.
+CLIENT_SIDE_MANAGERS = ("OpenAPI-Generator", "kubectl-client-side-apply", "csc.mlflow")
+# What the API server sets on an object; what an apply changes is the rest.
+SERVER_SET_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
 
 
 def in_namespace(obj, namespace):
-    """A copy of ``obj`` with ``metadata.namespace`` set unless it names one (kubernetes.core's merge_params)."""
+    """A copy of ``obj`` with ``metadata.namespace`` set unless it names one."""
     obj = copy.deepcopy(obj)
     if namespace:
         obj.setdefault("metadata", {}).setdefault("namespace", namespace)
@@ -34,7 +39,9 @@ def in_namespace(obj, namespace):
 
 
 def annotated(obj):
-    """``obj`` as client-side apply creates it: with the last-applied annotation of ``obj`` itself."""
+    """``obj`` with the last-applied annotation of ``obj`` itself; a Secret as it is."""
+    if obj.get("kind") == "Secret":
+        return obj
     body = copy.deepcopy(obj)
     annotations = body["metadata"].get("annotations") or {}
     annotations[LAST_APPLIED] = last_applied_text(obj)
@@ -42,8 +49,46 @@ def annotated(obj):
     return body
 
 
-def _resource_version(obj):
-    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+def fields_union(left, right):
+    """The union of two managedFields ``fieldsV1`` sets (nested maps; a leaf is ``{}``)."""
+    merged = copy.deepcopy(left or {})
+    for key, value in (right or {}).items():
+        merged[key] = fields_union(merged.get(key), value) if key in merged else copy.deepcopy(value)
+    return merged
+
+
+def ownership_takeover(managed_fields, field_manager, client_side_managers=CLIENT_SIDE_MANAGERS):
+    """``managed_fields`` with the fields of the client-side managers (operation ``Update``, not a subresource)
+    moved into ``field_manager``'s ``Apply`` entry, or None when none of them owns anything."""
+    moved, kept, applying = [], [], None
+    for entry in managed_fields or []:
+        if entry.get("subresource"):
+            kept.append(entry)
+        elif entry.get("manager") == field_manager and entry.get("operation") == "Apply":
+            applying = copy.deepcopy(entry)
+        elif entry.get("manager") in client_side_managers and entry.get("operation") == "Update":
+            moved.append(entry)
+        else:
+            kept.append(entry)
+    if not moved:
+        return None
+    if applying is None:
+        applying = dict((k, v) for k, v in moved[0].items() if k != "fieldsV1")
+        applying.update(manager=field_manager, operation="Apply", fieldsType="FieldsV1", fieldsV1={})
+    for entry in moved:
+        applying["fieldsV1"] = fields_union(applying.get("fieldsV1"), entry.get("fieldsV1"))
+    return [applying] + kept
+
+
+def content(obj):
+    """``obj`` without what the API server sets (status, resourceVersion, managedFields, ...)."""
+    if not obj:
+        return {}
+    obj = copy.deepcopy(obj)
+    obj.pop("status", None)
+    for key in SERVER_SET_METADATA:
+        obj.get("metadata", {}).pop(key, None)
+    return obj
 
 
 class ApplyFailed(Exception):
@@ -55,49 +100,38 @@ class ApplyFailed(Exception):
         self.results = results
 
 
-def apply_directly(client, objects, namespace, field_manager=None, force_conflicts=False):
-    """Apply ``objects`` in order over ``client`` (``create``, ``get``, ``server_side_apply``) as far as that is
-    what kubernetes.core would do: with ``field_manager`` server-side, else client-side.
+def apply_objects(client, objects, namespace, field_manager, force_conflicts=True, check_mode=False, diff=False):
+    """Apply ``objects`` in order server-side over ``client`` (plugin_utils/k8s_client.py), each after its
+    client-side managers' fields were moved to ``field_manager``. In check mode the applies are dry runs and
+    nothing moves.
 
-    Returns ``(results, rest)``: kubernetes.core-shaped results of the objects applied, and the objects left for
-    kubernetes.core (the first one that exists, when applied client-side, or of a kind the stack does not own (module_utils/kinds.py), and all
-    after it). Raises ApplyFailed when the API server refuses an object.
+    Returns kubernetes.core-shaped results, one per object. Raises ApplyFailed when the API server refuses one.
     """
     results = []
-    for index, item in enumerate(objects):
-        obj = in_namespace(item, namespace)
-        kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if kind not in BY_KIND or not api_version:
-            return results, list(objects[index:])
-        ns = obj["metadata"].get("namespace")
+    for item in objects:
+        obj = annotated(in_namespace(item, namespace))
+        meta = obj["metadata"]
+        name = "%s %s" % (obj.get("kind"), meta.get("name"))
         try:
-            if field_manager:
-                before = client.get(api_version, kind, ns, obj["metadata"]["name"])
-                after = client.server_side_apply(obj, ns, field_manager, force_conflicts)
-                results.append(_result(_resource_version(before) != _resource_version(after), after, client))
-                continue
-            created = client.create(api_version, kind, annotated(obj), ns)
-        except ApiError as exc:
-            if not field_manager and exc.status == 409 and exc.status_reason == "AlreadyExists":
-                return results, list(objects[index:])
-            raise ApplyFailed("Failed to apply %s %s: %s" % (kind, obj["metadata"].get("name"), exc), exc, results)
-        results.append(_result(True, created, client))
-    return results, []
-
-
-def _result(changed, obj, client):
-    result = {"changed": changed, "method": "apply", "result": obj}
-    if getattr(client, "warnings", None):
-        result["warnings"] = list(client.warnings)  # e.g. PodSecurity's "would violate"
-    return result
-
-
-def module_results(answer):
-    """The per-object results in a kubernetes.core.k8s answer (one definition: the answer itself)."""
-    inner = answer.get("result")
-    if isinstance(inner, dict) and isinstance(inner.get("results"), list) and "method" not in answer:
-        return [dict((k, r[k]) for k in RESULT_KEYS if k in r) for r in inner["results"]]
-    return [dict((k, answer[k]) for k in RESULT_KEYS if k in answer)]
+            before = client.get(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+            takeover = ownership_takeover((before or {}).get("metadata", {}).get("managedFields"), field_manager)
+            if takeover is not None and not check_mode:
+                before = client.replace_managed_fields(before, takeover)
+            after, warnings = client.server_side_apply(obj, meta.get("namespace"), field_manager, force_conflicts,
+                                                       dry_run=check_mode)
+        except Exception as exc:  # the client's ApiError, or a connection's
+            raise ApplyFailed("Failed to apply %s: %s" % (name, exc), exc, results)
+        if check_mode:
+            changed = content(before) != content(after)
+        else:
+            changed = before is None or before["metadata"].get("resourceVersion") != after["metadata"].get("resourceVersion")
+        result = {"changed": changed, "method": "apply", "result": after}
+        if warnings:
+            result["warnings"] = list(warnings)  # e.g. PodSecurity's "would violate"
+        if diff:
+            result["diff"] = {"before": content(before), "after": content(after)}
+        results.append(result)
+    return results
 
 
 def combined(results):

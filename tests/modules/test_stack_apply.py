@@ -1,10 +1,11 @@
-"""csc.mlflow.stack_apply against the test cluster's API server, side by side with kubernetes.core.k8s apply=true:
-the objects it creates itself are exactly those kubernetes.core creates (last-applied annotation included); from
-the first object that exists on, kubernetes.core applies the rest in their order; server-side applies take the
-fields over as kubernetes.core's do; check mode changes nothing; a refusal names the object.
+"""csc.mlflow.stack_apply against the test cluster's API server: every object applied server-side as one field
+manager, with the last-applied annotation (but a Secret); an object kubernetes.core.k8s applied client-side
+(`apply: true`, as the collection did before) is taken over on its next apply, so that a field no longer rendered
+is removed; Secrets' fields taken from another manager as kubernetes.core's server-side apply does; diff, check
+mode and K8S_AUTH_* connections; a refusal names the object.
 
-Who wrote an object shows in its managedFields: the plain client's requests carry the user agent `csc.mlflow`,
-the kubernetes client's `OpenAPI-Generator/...`.
+Who wrote an object shows in its managedFields: kubernetes.core's client-side apply is `OpenAPI-Generator`
+`Update`, this module `csc.mlflow` `Apply`.
 """
 
 from __future__ import annotations
@@ -95,42 +96,41 @@ def per_object(result):
     return result["result"]["results"] if "results" in result.get("result", {}) else [result]
 
 
-def test_objects_it_creates_are_those_kubernetes_core_creates(cluster, make_namespace, tmp_path):
-    by_core, direct = make_namespace("sa-core"), make_namespace("sa-direct")
-    core_result = apply(cluster, by_core, objects(), tmp_path, via="kubernetes_core")
-    result = apply(cluster, direct, objects(), tmp_path)
+def test_it_applies_server_side_as_one_manager_and_a_rerun_changes_nothing(cluster, namespace, tmp_path):
+    result = apply(cluster, namespace, objects(), tmp_path)
     assert result["changed"] is True and not result.get("failed"), result
     assert [(r["changed"], r["method"], r["result"]["kind"]) for r in per_object(result)] == [
-        (r["changed"], r["method"], r["result"]["kind"]) for r in per_object(core_result)]
+        (True, "apply", o["kind"]) for o in objects()]
     # the API server's warnings are kept with their object (kubernetes.core splits them at every ", ")
     warned = [(r["result"]["kind"], w) for r in per_object(result) for w in r.get("warnings", [])]
     assert [kind for kind, _w in warned] == ["Deployment"], warned
     assert warned[0][1].startswith('would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false')
     for obj in objects():
-        mine = live(cluster, direct, resource(obj), obj["metadata"]["name"])
-        theirs = live(cluster, by_core, resource(obj), obj["metadata"]["name"])
-        assert comparable(mine, direct) == comparable(theirs, by_core), obj["kind"]
-        assert managers(mine) == [("csc.mlflow", "Update")], managers(mine)  # by the plain client, not by a module
-        assert managers(theirs) == [("OpenAPI-Generator", "Update")], managers(theirs)
-    # a re-run finds every object there: kubernetes.core applies them all, and nothing changes
-    again = apply(cluster, direct, objects(), tmp_path)
+        mine = live(cluster, namespace, resource(obj), obj["metadata"]["name"])
+        assert managers(mine) == [("csc.mlflow", "Apply")], managers(mine)
+        assert json.loads(mine["metadata"]["annotations"][LAST_APPLIED].replace(namespace, "NS")) == dict(
+            obj, metadata=dict(obj["metadata"], namespace="NS"))
+    again = apply(cluster, namespace, objects(), tmp_path)
     assert again["changed"] is False and [r["changed"] for r in per_object(again)] == [False] * 4, again
 
 
-def test_from_the_first_object_that_exists_kubernetes_core_applies_the_rest_in_order(cluster, namespace, tmp_path):
+def test_an_object_applied_client_side_is_taken_over_and_loses_what_is_no_longer_rendered(cluster, namespace, tmp_path):
+    apply(cluster, namespace, objects(), tmp_path, via="kubernetes_core")  # a stack of an earlier version
+    assert managers(live(cluster, namespace, "service", "sa")) == [("OpenAPI-Generator", "Update")]
     objs = objects()
-    apply(cluster, namespace, [objs[1]], tmp_path, via="kubernetes_core")  # the Service exists
     objs[1]["spec"]["ports"][0]["port"] = 8081
-    del objs[1]["metadata"]["annotations"]  # client-side apply removes what the last apply set and this one not
+    del objs[1]["metadata"]["annotations"]
+    del objs[0]["data"]["empty"]
     result = apply(cluster, namespace, objs, tmp_path)
     assert [(r["result"]["kind"], r["changed"]) for r in per_object(result)] == [
         ("ConfigMap", True), ("Service", True), ("Deployment", True), ("Route", True)], result
-    assert managers(live(cluster, namespace, "configmap", "sa-config"))[0][0] == "csc.mlflow"
     service = live(cluster, namespace, "service", "sa")
     assert service["spec"]["ports"][0]["port"] == 8081 and "example.org/note" not in service["metadata"]["annotations"]
-    assert json.loads(service["metadata"]["annotations"][LAST_APPLIED])["spec"]["ports"][0]["port"] == 8081
-    deployment = live(cluster, namespace, "deployment", "sa")
-    assert "csc.mlflow" not in [m for m, _op in managers(deployment)]  # after the Service: kubernetes.core's
+    assert "empty" not in live(cluster, namespace, "configmap", "sa-config")["data"]
+    for obj in objs:
+        assert managers(live(cluster, namespace, resource(obj), obj["metadata"]["name"])) == [("csc.mlflow", "Apply")]
+    again = apply(cluster, namespace, objs, tmp_path)
+    assert again["changed"] is False, again
 
 
 def test_server_side_apply_takes_the_fields_over_as_kubernetes_core_does(cluster, make_namespace, tmp_path):
@@ -150,22 +150,22 @@ def test_server_side_apply_takes_the_fields_over_as_kubernetes_core_does(cluster
     assert "f:password" not in json.dumps(owned_fields(live(cluster, direct, "secret", "sa-database"))["someone-else"])
     again = apply(cluster, direct, [secret("new")], tmp_path, field_manager="csc-mlflow", force_conflicts=True)
     assert again["changed"] is False and again["method"] == "apply", again  # one object: its result at the top
-    refused = apply(cluster, direct, [secret("newer")], tmp_path, field_manager="third")
+    refused = apply(cluster, direct, [secret("newer")], tmp_path, field_manager="third", force_conflicts=False)
     assert refused.get("failed") and "conflict" in refused["msg"].lower(), refused  # no force: the conflict is reported
 
 
-def test_diff_mode_and_k8s_auth_connections_are_left_to_kubernetes_core(cluster, namespace, tmp_path):
+def test_diff_mode_and_k8s_auth_connections(cluster, namespace, tmp_path):
     config, service = objects()[:2]
     shown = apply(cluster, namespace, [config], tmp_path, diff=True)
-    assert shown["changed"] is True and "diff" in shown, shown
-    assert managers(live(cluster, namespace, "configmap", "sa-config")) == [("OpenAPI-Generator", "Update")]
+    assert shown["changed"] is True and shown["diff"]["before"] == {}, shown
+    assert shown["diff"]["after"]["data"] == config["data"]
     apply(cluster, namespace, [service], tmp_path, env=cluster.auth_env())  # AWX: credentials from K8S_AUTH_*
-    assert managers(live(cluster, namespace, "service", "sa")) == [("OpenAPI-Generator", "Update")]
+    assert managers(live(cluster, namespace, "service", "sa")) == [("csc.mlflow", "Apply")]
 
 
 def test_check_mode_changes_nothing_and_a_refusal_names_the_object(cluster, namespace, tmp_path):
     checked = apply(cluster, namespace, objects(), tmp_path, check=True)
-    assert not checked.get("failed"), checked
+    assert not checked.get("failed") and checked["changed"] is True, checked
     assert cluster.kubectl_run("-n", namespace, "get", "configmap,service,deployment", "-l", "app.kubernetes.io/instance=sa",
                                "-o", "name").stdout.strip() == ""
     bad = objects()[:2]
@@ -173,4 +173,4 @@ def test_check_mode_changes_nothing_and_a_refusal_names_the_object(cluster, name
     refused = apply(cluster, namespace, bad, tmp_path)
     assert refused.get("failed") and refused["msg"].startswith("Failed to apply Service sa: 422"), refused
     assert refused["status"] == 422 and refused["reason"] == "Invalid" and refused["changed"] is True
-    assert managers(live(cluster, namespace, "configmap", "sa-config"))[0][0] == "csc.mlflow"  # applied before it
+    assert managers(live(cluster, namespace, "configmap", "sa-config")) == [("csc.mlflow", "Apply")]  # applied before it

@@ -172,6 +172,10 @@ def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
     stack = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
                           applied=applied)
     assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"]}  # not admitted yet
+    # the run saw it admitted since: not waited for again (`ready` of rollout_wait names it Route/web)
+    seen = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
+                         applied=applied, admitted=["Route/web"])
+    assert seen["wait_for"] == {"deployments": [], "routes": []} and seen["routes_first"] == []
     # rendered otherwise since: applied again
     changed = dict(route, spec=dict(route["spec"], port={"targetPort": "http"}))
     assert ap.stack_plan([changed], {}, applied=applied)["plan"] == [changed]

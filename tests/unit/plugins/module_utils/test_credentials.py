@@ -332,6 +332,13 @@ def test_secrets_plan_changed_data_labels_or_annotations():
     assert [s["metadata"]["name"] for s in cr.secrets_plan([a, b, c, d], live)["apply"]] == ["a", "b", "c"]
 
 
+def test_secrets_plan_applies_a_secret_whose_values_a_client_side_apply_copied_into_an_annotation():
+    a = rendered("a", {"k": "v"})
+    live_a = as_live(a)
+    live_a["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": '{"data": {"k": "dg=="}}'}
+    assert cr.secrets_plan([a], ss.index_live([live_a]))["apply"] == [a]
+
+
 # --- known_logins_map
 
 def test_known_logins_map_names_every_valid_basic_auth_header():

@@ -1,11 +1,10 @@
-"""The stack read's plain HTTPS client against the test cluster's API server: for the admin's client
-certificate and a project admin's token it reads exactly what kubernetes.core's client reads, and it
-checks the server's certificate against the kubeconfig's CA."""
+"""The collection's one API client (plugin_utils/k8s_client.py, kubernetes.core's) against the test cluster's
+API server: the stack read with the admin's client certificate and a project admin's token, the server's
+certificate checked against the kubeconfig's CA, the server's message in an error."""
 
 from __future__ import annotations
 
 import json
-import ssl
 import sys
 from pathlib import Path
 
@@ -15,10 +14,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".ansible" / "collections"))  # make setup links it
 
-from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import lookup_client
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import read_stack
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kubeconfig_client import (
-    DynamicReader, KubeconfigClient, kubeconfig_client)
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ApiError, Client
 
 SELECTOR = "app.kubernetes.io/instance=rd,app.kubernetes.io/part-of=mlflow"
 NAMES = {"tracking": "rd", "models": "rd-models", "postgresql": "rd-postgresql", "database": "rd-database",
@@ -41,27 +38,15 @@ def objects(ns):
     ]
 
 
-def both_reads(kubeconfig, ns):
-    fast = kubeconfig_client({"kubeconfig": str(kubeconfig)})
-    assert isinstance(fast, KubeconfigClient)  # the plain client is what the lookup uses for this kubeconfig
-    try:
-        plain = read_stack(fast, ns, SELECTOR, "auto", NAMES, "csc.mlflow/mlflow-version")
-    finally:
-        fast.close()
-    dynamic = read_stack(DynamicReader(lookup_client({"kubeconfig": str(kubeconfig)})), ns, SELECTOR, "auto", NAMES,
-                         "csc.mlflow/mlflow-version")
-    return plain, dynamic
-
-
-def test_both_clients_read_the_same_for_a_certificate_and_a_token(cluster, namespace):
+def test_it_reads_the_stack_with_a_certificate_and_a_token(cluster, namespace):
     cluster.kubectl_run("apply", "-f", "-", input="\n".join(json.dumps(o) for o in objects(namespace)))
     for kubeconfig in (cluster.kubeconfig, cluster.project_admin_kubeconfig(namespace)):
-        plain, dynamic = both_reads(kubeconfig, namespace)
-        assert plain == dynamic
-        assert sorted(plain["live"]) == ["ConfigMap/rd-config", "Secret/rd-database", "Service/rd"]
-        assert plain["live"]["Secret/rd-database"]["data"] == {"password": "p\u00e4ss:w0rd"}
-        assert plain["state"]["version"] == "3.1.0"
-        assert plain["limits"]["limit_ranges"] or cluster.profile != "rahti"
+        read = read_stack(Client({"kubeconfig": str(kubeconfig)}), namespace, SELECTOR, "auto", NAMES,
+                          "csc.mlflow/mlflow-version")
+        assert sorted(read["live"]) == ["ConfigMap/rd-config", "Secret/rd-database", "Service/rd"]
+        assert read["live"]["Secret/rd-database"]["data"] == {"password": "p\u00e4ss:w0rd"}
+        assert read["state"]["version"] == "3.1.0"
+        assert read["limits"]["limit_ranges"] or cluster.profile != "rahti"
 
 
 def test_a_server_the_kubeconfig_ca_did_not_sign_is_refused(cluster, tmp_path):
@@ -71,17 +56,17 @@ def test_a_server_the_kubeconfig_ca_did_not_sign_is_refused(cluster, tmp_path):
         entry["cluster"]["certificate-authority"] = certifi.where()
     wrong_ca = tmp_path / "wrong-ca.kubeconfig"
     wrong_ca.write_text(json.dumps(config))
-    reader = kubeconfig_client({"kubeconfig": str(wrong_ca)})
-    with pytest.raises(ssl.SSLCertVerificationError):
-        reader.api_groups()
+    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+        Client({"kubeconfig": str(wrong_ca)}).items("v1", "ConfigMap", "default")
     for entry in config["clusters"]:
         entry["cluster"].pop("certificate-authority")
         entry["cluster"]["insecure-skip-tls-verify"] = True
     wrong_ca.write_text(json.dumps(config))
-    assert "apps" in kubeconfig_client({"kubeconfig": str(wrong_ca)}).api_groups()
+    assert Client({"kubeconfig": str(wrong_ca)}).items("v1", "Namespace", None)
 
 
 def test_an_api_error_carries_the_servers_message(cluster, namespace):
-    reader = kubeconfig_client({"kubeconfig": str(cluster.project_admin_kubeconfig(namespace))})
-    with pytest.raises(Exception, match="403 Forbidden: .*cannot list resource \"secrets\".*kube-system"):
-        reader.items("v1", "Secret", "kube-system")
+    client = Client({"kubeconfig": str(cluster.project_admin_kubeconfig(namespace))})
+    with pytest.raises(ApiError, match="403 .*cannot list resource \"secrets\".*kube-system") as refused:
+        client.items("v1", "Secret", "kube-system")
+    assert refused.value.status == 403 and refused.value.status_reason == "Forbidden"

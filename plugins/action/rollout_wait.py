@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CSC MLflow collection maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Action plugin for csc.mlflow.rollout_wait: the wait runs in the controller, over the collection's one client."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait import ARGUMENT_SPEC, Reader, RolloutError, _unique, wait
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import Client, ClientUnavailable
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        spec = dict(ARGUMENT_SPEC)
+        # The connection options are kubernetes.core's (get_api_client checks them).
+        spec.update(dict((name, {"type": "raw"}) for name in self._task.args if name not in ARGUMENT_SPEC))
+        _validation, params = self.validate_argument_spec(argument_spec=spec)
+        if not _unique(params["deployments"]) and not _unique(params["routes"]):
+            return dict(result, failed=True, msg="name at least one Deployment (deployments) or Route (routes)")
+        if params["timeout"] < 0 or params["poll"] <= 0 or params["settle"] < 0:
+            return dict(result, failed=True, msg="timeout and settle must not be negative and poll must be positive")
+        try:
+            client = Client(dict((k, v) for k, v in params.items() if k not in ARGUMENT_SPEC))
+        except ClientUnavailable as exc:
+            return dict(result, failed=True, msg="rollout_wait %s" % exc)
+        except Exception as exc:  # pylint: disable=broad-except  # kubeconfig, connection, TLS
+            return dict(result, failed=True, msg="could not reach the Kubernetes API: %s" % exc)
+        try:
+            answer, msg = wait(Reader(client.core, params["namespace"]), params, check_mode=self._task.check_mode)
+        except RolloutError as exc:
+            return dict(result, failed=True, changed=False, msg=str(exc))
+        result.update(answer)
+        if msg:
+            result.update(failed=True, msg=msg)
+        return result
