@@ -116,10 +116,9 @@ def presigned_path(enabled, artifact_mode, store, openshift, route_host=""):
     return _call("presigned_path", _presigned_path, enabled, artifact_mode, store, openshift, route_host)
 
 
-def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
-                    telemetry_enabled=False, metrics_dir=""):
-    return _call("tracking_config", _tracking_config, store, artifact_mode, workers, enable_job_execution, tracking_host,
-                 service_name, namespace, telemetry_enabled, metrics_dir)
+def tracking_config(store, **settings):
+    # Named arguments only: a new server setting is a parameter of module_utils/tracking_config.py, not of this wrapper.
+    return _call("tracking_config", _tracking_config, store, **settings)
 
 
 def settings_record(variables, allowed, users, whitelist, external_database, specs=None):

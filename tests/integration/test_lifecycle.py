@@ -89,7 +89,7 @@ def test_every_object_exists(cluster, st):
         "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-versitygw"],
         "Service": [a, f"{a}-models", f"{a}-postgresql", f"{a}-versitygw"],
         "Route": [a, f"{a}-models"],
-        "ConfigMap": [f"{a}-nginx", "models-cfg", f"{a}-config", f"{a}-backup-scripts"],
+        "ConfigMap": [f"{a}-nginx", f"{a}-models-nginx", "models-cfg", f"{a}-config", f"{a}-backup-scripts"],
         "Secret": [f"{a}-htpasswd", f"{a}-users", f"{a}-postgresql", f"{a}-versitygw", f"{a}-versitygw-client"],
         "CronJob": [f"{a}-backup"],
         "PersistentVolumeClaim": [f"{a}-backup"],

@@ -66,6 +66,9 @@ ALLOWED_NEW: frozenset[str] = frozenset({
     f"NetworkPolicy/{APP}-versitygw-admin",
     f"Secret/{APP}-versitygw",
     f"Secret/{APP}-versitygw-client",
+    # MLflow Models' sidecar configuration in its own role's ConfigMap (issue 24: each service owns its config;
+    # it was key models.conf of ConfigMap <app>-nginx).
+    f"ConfigMap/{APP}-models-nginx",
 })
 # The Job that gives the signing key its bucket is named after the key's hash.
 ALLOWED_NEW_PREFIXES = (f"Job/{APP}-versitygw-client-",)

@@ -41,8 +41,11 @@ def test_each_filter_has_its_documentation_file(name):
         target = {"input_problems": stack.inputs.input_problems, "deploy_problems": stack.inputs.deploy_problems,
                   "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
                   "tracking_problems": stack.inputs.tracking_problems,
-                  "backup_problems": stack.backup.backup_problems}[name]
-        assert set(options) - {"_input"} == set(inspect.signature(target).parameters)
+                  "backup_problems": stack.backup.backup_problems, "tracking_config": stack._tracking_config}[name]
+        target_params = list(inspect.signature(target).parameters)
+        if name == "tracking_config":
+            target_params = target_params[1:]  # the input: the store
+        assert set(options) - {"_input"} == set(target_params)
     else:
         assert list(options)[1:] == named
 
@@ -90,7 +93,8 @@ def test_a_few_filters_end_to_end():
                                           "raw": {"alice": "a2VwdA=="}}}
     store = FILTERS["artifact_store"](None, {}, "http://demo-minio:9000", "default", "https://a3s.fi")
     assert store["uri"] == "s3://default/"
-    cfg = FILTERS["tracking_config"](store, "proxied", 2, False, "", "demo", "ns")
+    cfg = FILTERS["tracking_config"](store, artifact_mode="proxied", workers=2, enable_job_execution=False,
+                                     tracking_host="", service_name="demo", namespace="ns")
     assert cfg["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://default/"
     assert FILTERS["users"]("a,b") == [{"name": "a"}, {"name": "b"}]
     assert FILTERS["object_refs"]([{"metadata": {"name": "x"}}], "v1", "Service") == [
