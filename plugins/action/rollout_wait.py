@@ -23,8 +23,8 @@ class ActionModule(ActionBase):
         # The connection options are kubernetes.core's (get_api_client checks them).
         spec.update(dict((name, {"type": "raw"}) for name in self._task.args if name not in ARGUMENT_SPEC))
         _validation, params = self.validate_argument_spec(argument_spec=spec)
-        if not _unique(params["deployments"]) and not _unique(params["routes"]):
-            return dict(result, failed=True, msg="name at least one Deployment (deployments) or Route (routes)")
+        if not (_unique(params["deployments"]) or _unique(params["routes"]) or _unique(params["jobs"])):
+            return dict(result, failed=True, msg="name at least one Deployment (deployments), Route (routes) or Job (jobs)")
         if params["timeout"] < 0 or params["poll"] <= 0 or params["settle"] < 0:
             return dict(result, failed=True, msg="timeout and settle must not be negative and poll must be positive")
         try:

@@ -90,11 +90,12 @@ def route_admitted(live):
 
 
 def wait_targets(plan_objects, objects, live_index, admitted=()):
-    """What to wait for after applying `plan_objects`: the Deployments applied, and every Route
+    """What to wait for after applying `plan_objects`: the Deployments and Jobs applied, and every Route
     of `objects` that is applied now or that no router has admitted yet (a Route whose host
     another namespace claims stays unadmitted: a re-run must say so again). `admitted`: names of
     Routes the run saw admitted after it applied them (the Routes that go first)."""
     deployments = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Deployment"]
+    jobs = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Job"]
     applied = set((o.get("kind"), o["metadata"]["name"]) for o in plan_objects)
     routes = [
         o["metadata"]["name"] for o in objects
@@ -102,7 +103,7 @@ def wait_targets(plan_objects, objects, live_index, admitted=()):
         and (("Route", o["metadata"]["name"]) in applied
              or not (o["metadata"]["name"] in admitted or route_admitted(live_index.get("Route/" + o["metadata"]["name"]))))
     ]
-    return {"deployments": deployments, "routes": routes}
+    return {"deployments": deployments, "routes": routes, "jobs": jobs}
 
 
 def routes_first(objects, live_hosts, waiting=()):

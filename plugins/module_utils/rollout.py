@@ -397,9 +397,37 @@ def route_state(route):
     return WAITING, "not admitted by any router yet (no status.ingress%s)" % (" for host %s" % host if host else "")
 
 
+def job_state(job, pods=(), events=()):
+    """(status, reason) of a Job: ready when it completed; failed when it failed (its condition's reason and
+    message), when the Job controller cannot create its pod (FailedCreate: a quota, a LimitRange, an invalid pod)
+    or when a container of one of its pods cannot start (as for a Deployment's pods); waiting otherwise."""
+    if not job:
+        return FAILED, "not found"
+    for ctype, status in (("Failed", FAILED), ("FailureTarget", FAILED)):
+        cond = _condition(job, ctype)
+        if cond and cond.get("status") == "True":
+            return status, one_line("%s: %s" % (cond.get("reason") or ctype, cond.get("message") or ""))
+    cond = _condition(job, "Complete")
+    if cond and cond.get("status") == "True":
+        return READY, ""
+    mine = [pod for pod in pods or [] if owned_by(pod, job)]
+    for pod in mine:
+        status, reason = pod_state(pod, events)
+        if status == FAILED:
+            return status, reason
+    if not mine:
+        since = parse_time(_meta(job).get("creationTimestamp"))
+        for ev in events_for(events, "Job", _name(job), reasons=("FailedCreate",), since=since):
+            return FAILED, one_line("Job %s: FailedCreate: %s" % (_name(job), _event_message(ev)))
+    return WAITING, "not complete yet (%d active, %d succeeded)" % (_int(_status(job).get("active")),
+                                                                  _int(_status(job).get("succeeded")))
+
+
 # ---------------------------------------------------------------------------- a whole run
-def evaluate(deployment_names, route_names, deployments=(), replicasets=(), pods=(), events=(), routes=()):
-    """``{"Deployment/x": (status, reason), "Route/y": ...}`` for the named objects (lists of the namespace)."""
+def evaluate(deployment_names, route_names, deployments=(), replicasets=(), pods=(), events=(), routes=(),
+             job_names=(), jobs=()):
+    """``{"Deployment/x": (status, reason), "Route/y": ..., "Job/z": ...}`` for the named objects (lists of the
+    namespace)."""
     by_name = dict((_name(d), d) for d in deployments or [])
     out = {}
     for name in deployment_names or []:
@@ -407,6 +435,9 @@ def evaluate(deployment_names, route_names, deployments=(), replicasets=(), pods
     by_name = dict((_name(r), r) for r in routes or [])
     for name in route_names or []:
         out["Route/%s" % name] = route_state(by_name.get(name))
+    by_name = dict((_name(j), j) for j in jobs or [])
+    for name in job_names or []:
+        out["Job/%s" % name] = job_state(by_name.get(name), pods, events)
     return out
 
 

@@ -40,6 +40,7 @@ ARGUMENT_SPEC = dict(
     namespace=dict(type="str", required=True),
     deployments=dict(type="list", elements="str", default=[]),
     routes=dict(type="list", elements="str", default=[]),
+    jobs=dict(type="list", elements="str", default=[]),
     timeout=dict(type="int", default=600),
     poll=dict(type="float", default=1.0),
     settle=dict(type="float", default=0.0),
@@ -83,21 +84,24 @@ class Reader(object):
         data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
         return data.get("items") or []
 
-    def read(self, deployments, routes):
-        lists = dict(deployments=[], replicasets=[], pods=[], events=[], routes=[])
+    def read(self, deployments, routes, jobs=()):
+        lists = dict(deployments=[], replicasets=[], pods=[], events=[], routes=[], jobs=[])
         if deployments:
             lists["deployments"] = self.list("Deployment")
-            pending = evaluate(deployments, [], deployments=lists["deployments"])
-            if any(status != READY for status, _reason in pending.values()):
+        if jobs:
+            lists["jobs"] = self.list("Job")
+        pending = evaluate(deployments, [], deployments=lists["deployments"], job_names=jobs, jobs=lists["jobs"])
+        if any(status != READY for status, _reason in pending.values()):
+            if deployments:
                 lists["replicasets"] = self.list("ReplicaSet")
-                lists["pods"] = self.list("Pod")
-                try:
-                    lists["events"] = self.list("Event")
-                except DynamicApiError:
-                    lists["events"] = []  # no right to read events: conditions and statuses still tell a lot
+            lists["pods"] = self.list("Pod")
+            try:
+                lists["events"] = self.list("Event")
+            except DynamicApiError:
+                lists["events"] = []  # no right to read events: conditions and statuses still tell a lot
         if routes:
             lists["routes"] = self.list("Route")
-        return evaluate(deployments, routes, **lists)
+        return evaluate(deployments, routes, job_names=jobs, **lists)
 
 
 POLL_RAMP = (0.25, 0.5, 1.0)
@@ -107,6 +111,7 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
     """Poll until all is ready, something failed (for ``settle`` s) or ``timeout`` passed; -> (result, msg)."""
     deployments = _unique(params.get("deployments"))
     routes = _unique(params.get("routes"))
+    jobs = _unique(params.get("jobs"))
     timeout = max(0, params.get("timeout") or 0)
     poll = max(0.05, float(params.get("poll") or 1))
     settler = Settler(params.get("settle") or 0)
@@ -118,7 +123,7 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
     while True:
         polls += 1
         try:
-            states = reader.read(deployments, routes)
+            states = reader.read(deployments, routes, jobs)
             api_error = None
         except DynamicApiError as exc:
             status = getattr(exc, "status", None)
@@ -136,6 +141,7 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
             if not states:
                 states = dict(("Deployment/%s" % n, (WAITING, api_error)) for n in deployments)
                 states.update(("Route/%s" % n, (WAITING, api_error)) for n in routes)
+                states.update(("Job/%s" % n, (WAITING, api_error)) for n in jobs)
             if check_mode or elapsed >= timeout:
                 raise RolloutError(api_error)
         else:

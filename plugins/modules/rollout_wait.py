@@ -16,7 +16,8 @@ author:
 description:
   - Waits until every named Deployment has rolled out (observed, all replicas updated, ready and
     available, no old replicas left; a Deployment scaled to 0 is ready when it has no pods) and
-    every named Route is admitted by a router (C(Admitted=True) in C(status.ingress)).
+    every named Route is admitted by a router (C(Admitted=True) in C(status.ingress)) and every named
+    Job has completed.
   - Fails as soon as one of them cannot get there, with one line per object taken from the
     cluster, instead of waiting out a timeout. A ReplicaSet that cannot create pods
     (C(FailedCreate), for example a LimitRange or quota refusal) gives the API server's
@@ -48,6 +49,13 @@ options:
     description:
       - Names of the OpenShift Routes to wait for (admitted by a router).
       - A cluster without an OpenShift router never admits a Route; leave this empty there.
+    type: list
+    elements: str
+    default: []
+  jobs:
+    description:
+      - Names of the Jobs to wait for (condition C(Complete)). A Job whose condition C(Failed) is true fails with its
+        reason and message, as does one whose pod cannot start a container (the reasons listed above).
     type: list
     elements: str
     default: []

@@ -9,7 +9,9 @@ proxies to it through two APIService objects (see tests/integration/test_build.p
 ``https://localhost:<APIService port>``).
 
 What it does: discovery; list (label selectors ``k=v``, ``k==v``, ``k!=v``, ``k``, ``!k``), get,
-create, replace, patch (JSON merge patch; a strategic merge patch is applied as a merge patch),
+create, replace, patch (JSON merge patch; a strategic merge patch is applied as a merge patch; a server-side
+apply creates a missing object, as openshift-apiserver's generic registry does, and is applied to an existing one as
+a merge patch: no managedFields are kept, so no field is ever removed by an apply here),
 delete and deletecollection; resourceVersion, uid, creationTimestamp and generation as an apiserver sets them;
 Status objects for errors. ``instantiate`` creates Build ``<buildconfig>-<n>`` (label and
 annotation ``openshift.io/build-config.name``, phase New) and, about a second later, marks it
@@ -317,6 +319,15 @@ class Handler(BaseHTTPRequestHandler):
                              "metadata": {"resourceVersion": str(store.rv)}, "items": items}
             return 405, status(405, "MethodNotAllowed", f"{method} on the {gr} collection")
         key = (group, resource, ns, name)
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if method == "PATCH" and ctype == "application/apply-patch+yaml" and sub is None:
+            if not query.get("fieldManager"):
+                return 422, status(422, "Invalid", "PatchOptions.meta.k8s.io: fieldManager: Required value: is required for apply patch")
+            if key not in store.objects:
+                obj = self.body()
+                if query.get("dryRun"):
+                    return 201, obj
+                return 201, store.put_new(group, resource, ns, obj)
         if sub is not None:
             if (group, f"{resource}/{sub}") == ("build.openshift.io", "buildconfigs/instantiate") and method == "POST":
                 if key not in store.objects:
@@ -341,8 +352,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == "PUT":
             return 200, store.replace(key, self.body())
         if method == "PATCH":
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json",
+                             "application/apply-patch+yaml"):
                 return 415, status(415, "UnsupportedMediaType", f"patch type {ctype!r}: only merge patches")
             patched = merge_patch(store.objects[key], self.body())
             if query.get("dryRun"):

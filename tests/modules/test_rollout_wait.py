@@ -105,6 +105,15 @@ def run(cluster, namespace, runs, tmp_path, *, check=False):
     return json.loads(out.read_text()), res
 
 
+def job(name, image=IMAGE):
+    """A Job whose pod passes Pod Security `restricted` (kwok runs it to Succeeded)."""
+    pod = deployment(name)["spec"]["template"]
+    pod["spec"]["restartPolicy"] = "Never"
+    pod["spec"]["containers"][0]["image"] = image
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"backoffLimit": 0, "template": pod}}
+
+
 def test_limit_range_refusal_fails_fast_with_the_apiservers_message(cluster, namespace, tmp_path):
     apply(cluster, namespace, limit_range())
     objs = [deployment("refused", cpu_request="100m", cpu_limit="1"), deployment("fits")]
@@ -202,3 +211,16 @@ def print_timing(what, result):
     import sys
 
     sys.stderr.write("\n[rollout_wait] %s: elapsed %.2f s, %d polls\n" % (what, result["elapsed"], result["polls"]))
+
+
+def test_a_job_is_waited_for_until_it_completes_and_one_that_cannot_start_fails(cluster, namespace, tmp_path):
+    runs = [{"apply": [job("done")], "jobs": ["done"], "timeout": 60, "poll": 0.5},
+            {"apply": [job("bad-image", image="quay.io/sclorg/postgresql-16-c9s:Not A Tag")], "jobs": ["bad-image"],
+             "timeout": 60, "expect_failure": True}]
+    r, _res = run(cluster, namespace, runs, tmp_path)
+    assert r[0]["ready"] == ["Job/done"] and not r[0].get("failed"), r[0]
+    assert r[1]["failed"] is True and list(r[1]["failures"]) == ["Job/bad-image"], r[1]
+    # the pod is refused at its creation (here by the cluster's image-contract admission policy), fast
+    assert r[1]["msg"].startswith('Job/bad-image: Job bad-image: FailedCreate: pods "bad-image-'), r[1]
+    assert r[1]["elapsed"] < 30, r[1]
+

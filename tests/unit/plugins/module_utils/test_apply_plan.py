@@ -113,8 +113,10 @@ def test_wait_targets_deployments_applied_and_routes_not_admitted():
     live = {"Route/r1": _route("r1", True), "Route/r2": _route("r2", False), "Route/r3": _route("r3"),
             "Route/r4": _route("r4", True)}
     plan_objects = [objects[1], objects[5]]
-    assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"]}
-    assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": []}
+    assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"], "jobs": []}
+    assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": [], "jobs": []}
+    job = {"kind": "Job", "metadata": {"name": "j"}}
+    assert ap.wait_targets([job], [job], {})["jobs"] == ["j"]  # a Job the run applies is waited for until it completes
 
 
 ROUTE = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "web"}, "spec": {"to": {"name": "web"}}}
@@ -125,14 +127,14 @@ def test_stack_plan_of_an_unchanged_admitted_stack_has_nothing_to_do():
     route = dict(ROUTE, spec=dict(ROUTE["spec"], host="web.example.org"))
     live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP), "Route/web": live_of(route, status=ADMITTED)}
     got = ap.stack_plan([CM, DEP, route], live)
-    assert got == {"objects": [CM, DEP, route], "plan": [], "wait_for": {"deployments": [], "routes": []},
+    assert got == {"objects": [CM, DEP, route], "plan": [], "wait_for": {"deployments": [], "routes": [], "jobs": []},
                    "routes_first": []}
 
 
 def test_stack_plan_applies_what_changed_and_waits_for_it():
     live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP, **{"spec.replicas": 2})}
     got = ap.stack_plan([CM, DEP], live)
-    assert got["plan"] == [DEP] and got["wait_for"] == {"deployments": ["web"], "routes": []}
+    assert got["plan"] == [DEP] and got["wait_for"] == {"deployments": ["web"], "routes": [], "jobs": []}
 
 
 def test_stack_plan_apply_all_takes_every_object_even_unchanged_ones():
@@ -171,11 +173,11 @@ def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
     applied = {"changed": True, "method": "apply", "result": created}
     stack = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
                           applied=applied)
-    assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"]}  # not admitted yet
+    assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"], "jobs": []}  # not admitted yet
     # the run saw it admitted since: not waited for again (`ready` of rollout_wait names it Route/web)
     seen = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
                          applied=applied, admitted=["Route/web"])
-    assert seen["wait_for"] == {"deployments": [], "routes": []} and seen["routes_first"] == []
+    assert seen["wait_for"] == {"deployments": [], "routes": [], "jobs": []} and seen["routes_first"] == []
     # rendered otherwise since: applied again
     changed = dict(route, spec=dict(route["spec"], port={"targetPort": "http"}))
     assert ap.stack_plan([changed], {}, applied=applied)["plan"] == [changed]

@@ -497,7 +497,7 @@ class FakeReader:
         self.polls = list(polls)
         self.calls = 0
 
-    def read(self, deployments, routes):
+    def read(self, deployments, routes, jobs=()):
         self.calls += 1
         return self.polls[min(self.calls, len(self.polls)) - 1]
 
@@ -572,7 +572,7 @@ def test_wait_rides_out_api_errors_until_the_timeout(rw):
     class Flaky:
         calls = 0
 
-        def read(self, deployments, routes):
+        def read(self, deployments, routes, jobs=()):
             self.calls += 1
             if self.calls == 1:
                 raise OSError("connection refused")
@@ -580,3 +580,32 @@ def test_wait_rides_out_api_errors_until_the_timeout(rw):
 
     result, msg = rw.wait(Flaky(), params(), clock=clock, sleep=clock.sleep)
     assert msg is None and result["polls"] == 2
+
+
+def _job(name, conditions=(), active=0, uid="j1"):
+    return {"metadata": {"name": name, "uid": uid, "creationTimestamp": "2026-12-06T09:59:00Z"}, "kind": "Job",
+            "status": {"active": active, "conditions": [dict(type=t, status="True", reason=r, message=m)
+                                                        for t, r, m in conditions]}}
+
+
+def test_a_job_is_ready_when_complete_failed_with_its_reason_and_waits_otherwise():
+    from ansible_collections.csc.mlflow.plugins.module_utils import rollout as ro
+    done = _job("u", [("Complete", "CompletionsReached", "")])
+    failed = _job("u", [("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")])
+    assert ro.job_state(done) == (ro.READY, "")
+    assert ro.job_state(failed) == (ro.FAILED, "BackoffLimitExceeded: Job has reached the specified backoff limit")
+    assert ro.job_state(_job("u", active=1)) == (ro.WAITING, "not complete yet (1 active, 0 succeeded)")
+    assert ro.job_state(None) == (ro.FAILED, "not found")
+    pull = {"metadata": {"name": "u-x", "ownerReferences": [{"kind": "Job", "name": "u", "uid": "j1"}]},
+            "status": {"containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "InvalidImageName",
+                                                                                 "message": "bad ref"}}}]}}
+    status, reason = ro.job_state(_job("u", active=1), pods=[pull])
+    assert status == ro.FAILED and "InvalidImageName" in reason
+    refused = {"involvedObject": {"kind": "Job", "name": "u"}, "reason": "FailedCreate", "type": "Warning",
+               "message": 'Error creating: pods "u-x" is forbidden: exceeded quota: compute',
+               "lastTimestamp": "2026-12-06T10:00:00Z"}
+    assert ro.job_state(_job("u"), events=[refused]) == (
+        ro.FAILED, 'Job u: FailedCreate: pods "u-x" is forbidden: exceeded quota: compute')
+    states = ro.evaluate([], [], job_names=["u"], jobs=[done])
+    assert states == {"Job/u": (ro.READY, "")}
+
