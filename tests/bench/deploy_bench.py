@@ -4,7 +4,7 @@ On the local test cluster, in one run:
   1. cold `deploy.yml` into an empty namespace;
   2. the lower bound, cold: `kubectl apply --server-side` of the SAME objects (read back
      from namespace 1, server-set fields stripped) into another empty namespace, plus the
-     same readiness waits (Deployments Available, PVCs Bound); 1 and 2 alternate
+     same readiness waits (Deployments Available, PVCs Bound, Jobs Complete); 1 and 2 alternate
      --cold-repeat times (default 3), each into fresh namespaces;
   3. no-op re-runs of both, alternating (`deploy.yml`, then the kubectl apply + waits),
      --repeat times (default 5), so that both see the same machine: the wall times of a
@@ -66,7 +66,13 @@ def clean(obj: dict) -> dict:
     elif kind == "Route":
         spec.pop("host", None)  # generated again in the other namespace
     elif kind == "Job":
-        return {}
+        # What the Job controller adds: its selector and the labels it matches.
+        spec.pop("selector", None)
+        template = dict(spec.get("template") or {})
+        labels = {k: v for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()
+                  if k not in ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name")}
+        template["metadata"] = dict(template.get("metadata") or {}, labels=labels)
+        spec["template"] = template
     if spec:
         obj["spec"] = spec
     return obj
@@ -89,6 +95,8 @@ def kubectl_apply_and_wait(cluster: Cluster, ns: str, objs: list[dict]) -> None:
     cluster.kubectl_run("-n", ns, "apply", "--server-side", "--field-manager=bench", "-f", "-", input=doc)
     cluster.kubectl_run("-n", ns, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc", "--all", "--timeout=120s")
     cluster.kubectl_run("-n", ns, "wait", "--for=condition=Available", "deployments", "--all", "--timeout=120s")
+    if any(o["kind"] == "Job" for o in objs):
+        cluster.kubectl_run("-n", ns, "wait", "--for=condition=Complete", "jobs", "--all", "--timeout=120s")
 
 
 def spread(xs: list[float]) -> str:
