@@ -104,7 +104,8 @@ class Reader(object):
         return evaluate(deployments, routes, job_names=jobs, **lists)
 
 
-POLL_RAMP = (0.25, 0.5, 1.0)
+# The first wait between two polls; each next one doubles, up to `poll`.
+FIRST_WAIT = 0.1
 
 
 def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
@@ -155,9 +156,9 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
             break
         if elapsed >= timeout:
             break
-        # The first two waits are a quarter and half of `poll`: most rollouts that are already under way
-        # finish within the first second, and a full poll would be spent waiting for nothing.
-        sleep(max(0.0, min(poll * POLL_RAMP[min(polls, len(POLL_RAMP)) - 1], timeout - elapsed)))
+        # Waits of 0.1, 0.2, 0.4 s ... up to `poll` (polls at 0.1, 0.3, 0.7, 1.5 s): what ends within a second or two
+        # (the stack's Jobs, rollouts under way) is seen soon after, and a long wait (image pulls) asks once per `poll`.
+        sleep(max(0.0, min(poll, FIRST_WAIT * 2 ** (polls - 1), timeout - elapsed)))
     elapsed = clock() - start
     result = dict(
         changed=False,

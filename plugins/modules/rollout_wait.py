@@ -64,7 +64,7 @@ options:
     type: int
     default: 600
   poll:
-    description: Seconds between two polls (the first two waits are a quarter and a half of it).
+    description: Seconds between two polls (the waits start at 0.1 s and double up to it).
     type: float
     default: 1
   settle:

@@ -523,8 +523,8 @@ def test_wait_returns_when_all_are_ready(rw):
     reader = FakeReader({"Deployment/a": W, "Deployment/b": W}, {"Deployment/a": R, "Deployment/b": R})
     result, msg = rw.wait(reader, params(), clock=clock, sleep=clock.sleep)
     assert msg is None and result["ready"] == ["Deployment/a", "Deployment/b"] and result["polls"] == 2
-    # the first wait is a quarter of the poll interval
-    assert result["elapsed"] == 0.25 and result["failures"] == {} and result["waiting"] == {}
+    # the first wait is a tenth of a second
+    assert result["elapsed"] == 0.1 and result["failures"] == {} and result["waiting"] == {}
 
 
 def test_wait_fails_on_the_first_failure_without_settle(rw):
@@ -544,8 +544,8 @@ def test_wait_settle_lets_a_failure_heal(rw):
     clock = FakeClock()
     result, msg = rw.wait(FakeReader({"Deployment/a": R, "Deployment/b": F}), params(settle=3), clock=clock,
                           sleep=clock.sleep)
-    # polls at 0, 0.25, 0.75 (the first waits are a quarter and half of poll), 1.75, 2.75, 3.75
-    assert msg == "Deployment/b: " + F[1] and result["polls"] == 6 and result["elapsed"] == 3.75
+    # polls at 0, 0.1, 0.3, 0.7, 1.5 (the waits double from 0.1 s up to poll), 2.5, 3.5
+    assert msg == "Deployment/b: " + F[1] and result["polls"] == 7 and result["elapsed"] == 3.5
 
 
 def test_wait_timeout_names_the_last_reason(rw):
