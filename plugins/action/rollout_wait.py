@@ -7,28 +7,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait import ARGUMENT_SPEC, Reader, RolloutError, _unique, wait
-from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import Client, ClientUnavailable
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_action import K8sAction
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ClientUnavailable
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+class ActionModule(K8sAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        spec = dict(ARGUMENT_SPEC)
-        # The connection options are kubernetes.core's (get_api_client checks them).
-        spec.update(dict((name, {"type": "raw"}) for name in self._task.args if name not in ARGUMENT_SPEC))
-        _validation, params = self.validate_argument_spec(argument_spec=spec)
+        params, connection = self.task_options()
         if not (_unique(params["deployments"]) or _unique(params["routes"]) or _unique(params["jobs"])):
             return dict(result, failed=True, msg="name at least one Deployment (deployments), Route (routes) or Job (jobs)")
         if params["timeout"] < 0 or params["poll"] <= 0 or params["settle"] < 0:
             return dict(result, failed=True, msg="timeout and settle must not be negative and poll must be positive")
         try:
-            client = Client(dict((k, v) for k, v in params.items() if k not in ARGUMENT_SPEC))
+            client = self.client(connection)
         except ClientUnavailable as exc:
             return dict(result, failed=True, msg="rollout_wait %s" % exc)
         except Exception as exc:  # pylint: disable=broad-except  # kubeconfig, connection, TLS

@@ -7,33 +7,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import Client, ClientUnavailable
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_action import K8sAction
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ClientUnavailable
 from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_apply import ApplyFailed, apply_objects, combined
 
-ARGUMENT_SPEC = {
-    "namespace": {"type": "str", "required": True},
-    "definition": {"type": "list", "elements": "dict", "required": True},
-    "field_manager": {"type": "str", "default": "csc.mlflow"},
-    "force_conflicts": {"type": "bool", "default": True},
-}
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+class ActionModule(K8sAction):
+    ARGUMENT_SPEC = {
+        "namespace": {"type": "str", "required": True},
+        "definition": {"type": "list", "elements": "dict", "required": True},
+        "field_manager": {"type": "str", "default": "csc.mlflow"},
+        "force_conflicts": {"type": "bool", "default": True},
+    }
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        spec = dict(ARGUMENT_SPEC)
-        # The connection options are kubernetes.core's (get_api_client checks them).
-        spec.update(dict((name, {"type": "raw"}) for name in self._task.args if name not in ARGUMENT_SPEC))
-        _validation, params = self.validate_argument_spec(argument_spec=spec)
-        connection = dict((k, v) for k, v in params.items() if k not in ARGUMENT_SPEC)
+        params, connection = self.task_options()
         try:
-            results = apply_objects(Client(connection), params["definition"], params["namespace"], params["field_manager"],
-                                    params["force_conflicts"], check_mode=self._task.check_mode, diff=self._task.diff)
+            results = apply_objects(self.client(connection), params["definition"], params["namespace"],
+                                    params["field_manager"], params["force_conflicts"], check_mode=self._task.check_mode,
+                                    diff=self._task.diff)
         except ApplyFailed as exc:
             error = exc.error
             result.update(failed=True, msg=str(exc), changed=any(r["changed"] for r in exc.results),

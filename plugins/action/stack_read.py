@@ -7,35 +7,28 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import PLATFORMS, read_stack
-from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import Client, ClientUnavailable
-
-ARGUMENT_SPEC = {
-    "namespace": {"type": "str", "required": True},
-    "label_selector": {"type": "str", "required": True},
-    "platform": {"type": "str", "default": "auto", "choices": list(PLATFORMS)},
-    "names": {"type": "dict"},
-    "version_annotation": {"type": "str"},
-}
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_action import K8sAction
+from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ClientUnavailable
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+class ActionModule(K8sAction):
+    ARGUMENT_SPEC = {
+        "namespace": {"type": "str", "required": True},
+        "label_selector": {"type": "str", "required": True},
+        "platform": {"type": "str", "default": "auto", "choices": list(PLATFORMS)},
+        "names": {"type": "dict"},
+        "version_annotation": {"type": "str"},
+    }
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        spec = dict(ARGUMENT_SPEC)
-        # The connection options are kubernetes.core's (get_api_client checks them).
-        spec.update(dict((name, {"type": "raw"}) for name in self._task.args if name not in ARGUMENT_SPEC))
-        _validation, params = self.validate_argument_spec(argument_spec=spec)
+        params, connection = self.task_options()
         namespace = params["namespace"]
         try:
-            client = Client(dict((k, v) for k, v in params.items() if k not in ARGUMENT_SPEC))
-            result.update(read_stack(client, namespace, params["label_selector"], params["platform"], params["names"],
-                                     params["version_annotation"]))
+            result.update(read_stack(self.client(connection), namespace, params["label_selector"], params["platform"],
+                                     params["names"], params["version_annotation"]))
         except ClientUnavailable as exc:
             result.update(failed=True, msg="stack_read %s" % exc)
         except Exception as exc:  # pylint: disable=broad-except  # kubeconfig, connection, TLS, authentication, RBAC

@@ -419,8 +419,8 @@ def job_state(job, pods=(), events=()):
         since = parse_time(_meta(job).get("creationTimestamp"))
         for ev in events_for(events, "Job", _name(job), reasons=("FailedCreate",), since=since):
             return FAILED, one_line("Job %s: FailedCreate: %s" % (_name(job), _event_message(ev)))
-    return WAITING, "not complete yet (%d active, %d succeeded)" % (_int(_status(job).get("active")),
-                                                                  _int(_status(job).get("succeeded")))
+    status = _status(job)
+    return WAITING, "not complete yet (%d active, %d succeeded)" % (_int(status.get("active")), _int(status.get("succeeded")))
 
 
 # ---------------------------------------------------------------------------- a whole run

@@ -5,10 +5,10 @@
 kubernetes.core's ``get_api_client`` over the ``kubernetes`` library, connecting as every kubernetes.core
 task does (kubeconfig, context, ``K8S_AUTH_*``, in-cluster service account).
 
-The action plugins import this module at their top. Ansible's strategy loads an action plugin's class in
-the controller's main process before it runs the first task that uses it, and forks each task's worker
-from that process: the library (~0.4 s to import) is imported once per run, not once per task
-(docs/PERFORMANCE.md).
+The action plugins import this module at their top (through plugin_utils/k8s_action.py). Ansible's strategy
+loads an action plugin's class in the controller's main process before it runs the first task that uses it, and
+forks each task's worker from that process: the library (~0.4 s to import) is imported once per run, not once
+per task (docs/PERFORMANCE.md).
 """
 
 from __future__ import absolute_import, division, print_function

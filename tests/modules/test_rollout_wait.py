@@ -223,4 +223,3 @@ def test_a_job_is_waited_for_until_it_completes_and_one_that_cannot_start_fails(
     # the pod is refused at its creation (here by the cluster's image-contract admission policy), fast
     assert r[1]["msg"].startswith('Job/bad-image: Job bad-image: FailedCreate: pods "bad-image-'), r[1]
     assert r[1]["elapsed"] < 30, r[1]
-

@@ -608,4 +608,3 @@ def test_a_job_is_ready_when_complete_failed_with_its_reason_and_waits_otherwise
         ro.FAILED, 'Job u: FailedCreate: pods "u-x" is forbidden: exceeded quota: compute')
     states = ro.evaluate([], [], job_names=["u"], jobs=[done])
     assert states == {"Job/u": (ro.READY, "")}
-
