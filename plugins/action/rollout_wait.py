@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait import ARGUMENT_SPEC, Reader, RolloutError, _unique, wait
+from ansible_collections.csc.mlflow.plugins.plugin_utils.rollout_wait import ARGUMENT_SPEC, Reader, RolloutError, _unique, wait
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_action import K8sAction
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ClientUnavailable
 

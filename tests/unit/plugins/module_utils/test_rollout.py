@@ -504,7 +504,7 @@ class FakeReader:
 
 @pytest.fixture
 def rw():
-    return pytest.importorskip("ansible_collections.csc.mlflow.plugins.module_utils.rollout_wait")
+    return pytest.importorskip("ansible_collections.csc.mlflow.plugins.plugin_utils.rollout_wait")
 
 
 def params(**kw):

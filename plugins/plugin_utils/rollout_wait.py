@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""Read Deployments and Routes from the cluster and wait until they are ready or one fails.
+"""Read Deployments, Routes and Jobs from the cluster and wait until they are ready or one fails (controller code:
+the csc.mlflow.rollout_wait action plugin).
 
 ``Reader`` makes one list request per kind and poll through a kubernetes.core
 ``K8SClient`` (same auth options and ``K8S_AUTH_*`` variables as kubernetes.core's
-modules); ``wait`` polls it and decides with the pure logic of ``rollout``.
+modules); ``wait`` polls it and decides with the pure logic of module_utils/rollout.py.
 """
 
 from __future__ import absolute_import, division, print_function
