@@ -94,9 +94,8 @@ def version_floor_problem(version, allow_insecure_version=False):
     )
 
 
-def input_problems(app_name, namespace, workers, version, route_host, models_route_host, minio_route_host,
-                   target_namespace, allow_insecure_version=False, gc_schedule="", gc_older_than="30d",
-                   presigned_route_host=""):
+def input_problems(app_name, namespace, version, route_host, models_route_host, minio_route_host,
+                   target_namespace, allow_insecure_version=False, presigned_route_host=""):
     """Problems with the input every entry point reads (the preflight's first check).
 
     The variables of the same names with the mlflow_ prefix; `target_namespace` is the namespace
@@ -110,8 +109,6 @@ def input_problems(app_name, namespace, workers, version, route_host, models_rou
         )
     if not (namespace == "" or matches(NAMESPACE_RE, namespace)):
         errors.append("mlflow_namespace '" + text(namespace) + "' is not a DNS label")
-    if not to_int(workers) >= 1:
-        errors.append("mlflow_workers must be at least 1")
     if not matches(VERSION_RE, version):
         errors.append("mlflow_version '" + text(version) + "' is not a version like 3.17.2")
     else:
@@ -122,10 +119,6 @@ def input_problems(app_name, namespace, workers, version, route_host, models_rou
         if host != "" and not matches(HOST_RE, host):
             # As the template's regex_replace('$', ...): a final newline gets a second suffix.
             errors.append(re.sub("$", "' is not a DNS name", re.sub("^", "route host '", text(host))))
-    if text(gc_schedule or "").strip() and len(text(gc_schedule).split()) != 5:
-        errors.append("mlflow_gc_schedule '" + text(gc_schedule) + "' is not a cron schedule of five fields (e.g. '0 3 * * 0')")
-    if text(gc_schedule or "").strip() and not matches(GC_AGE_RE, text(gc_older_than)):
-        errors.append("mlflow_gc_older_than '" + text(gc_older_than) + "' is not a duration like 30d, 12h or 1d2h3m4s")
     if not len(target_namespace or "") > 0:
         errors.append(
             "no target namespace: set mlflow_namespace (required when the credentials come only from"
@@ -187,15 +180,22 @@ def deploy_problems(users, models_user, min_password_length, platform, names, ro
     return errors
 
 
-def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0):
+def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0, workers=2, gc_schedule="",
+                      gc_older_than="30d"):
     """Problems with the tracking server's own input (csc.mlflow.mlflow_tracking).
 
-    More than one replica (or an autoscaler that may run more) with MLflow's server-side jobs is
+    The workers, and the garbage collection's schedule and age when there is a schedule. More than one replica (or an autoscaler that may run more) with MLflow's server-side jobs is
     refused rather than silently changed: every replica would start its own job runner on pod-local
     files (the jobs would run on whichever replica took the request, and periodic jobs once per
     replica). `autoscale_max_replicas`: 0 = no autoscaler, else at least `replicas`.
     """
     errors = []
+    if not to_int(workers) >= 1:
+        errors.append("mlflow_workers must be at least 1")
+    if text(gc_schedule or "").strip() and len(text(gc_schedule).split()) != 5:
+        errors.append("mlflow_gc_schedule '" + text(gc_schedule) + "' is not a cron schedule of five fields (e.g. '0 3 * * 0')")
+    if text(gc_schedule or "").strip() and not matches(GC_AGE_RE, text(gc_older_than)):
+        errors.append("mlflow_gc_older_than '" + text(gc_older_than) + "' is not a duration like 30d, 12h or 1d2h3m4s")
     count = to_int(replicas)
     most = to_int(autoscale_max_replicas)
     if isinstance(replicas, bool) or count < 1 or text(count) != text(replicas).strip():

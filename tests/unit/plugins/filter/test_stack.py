@@ -65,11 +65,11 @@ def test_arguments_are_read_as_plain_values():
 
 
 def test_keyword_filters_take_a_dict_or_keywords():
-    args = dict(app_name="mlflow", namespace="", workers=2, version="3.17.2", route_host="", models_route_host="",
+    args = dict(app_name="mlflow", namespace="", version="3.17.2", route_host="", models_route_host="",
                 minio_route_host="", target_namespace="ns")
     assert FILTERS["input_problems"]({}, **args) == []
     assert FILTERS["input_problems"](args) == []
-    assert FILTERS["input_problems"](args, workers=0) == ["mlflow_workers must be at least 1"]
+    assert FILTERS["input_problems"](args, namespace="Bad_NS") == ["mlflow_namespace 'Bad_NS' is not a DNS label"]
     assert FILTERS["input_problems"](None, **args) == []
     with pytest.raises(AnsibleFilterError, match="input must be a dict"):
         FILTERS["input_problems"]("x", **args)

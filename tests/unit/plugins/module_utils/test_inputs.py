@@ -42,7 +42,7 @@ def test_normalise_users_refuses_what_is_not_a_list():
 
 # --- input_problems
 
-GOOD_INPUT = dict(app_name="mlflow", namespace="", workers=2, version="3.17.2", route_host="", models_route_host="",
+GOOD_INPUT = dict(app_name="mlflow", namespace="", version="3.17.2", route_host="", models_route_host="",
                   minio_route_host="", target_namespace="ns1")
 
 
@@ -52,16 +52,15 @@ def problems(**kw):
 
 def test_input_fine():
     assert problems() == []
-    assert problems(namespace="my-project", version="3.17.2rc1", route_host="mlflow.example.org", workers="3") == []
+    assert problems(namespace="my-project", version="3.17.2rc1", route_host="mlflow.example.org") == []
 
 
 def test_input_every_problem_is_named():
-    assert problems(app_name="Demo-", namespace="Bad_NS", workers="abc", version="v3", route_host="a_b",
+    assert problems(app_name="Demo-", namespace="Bad_NS", version="v3", route_host="a_b",
                     minio_route_host="-x", target_namespace="") == [
         "mlflow_app_name 'Demo-' is not a DNS-1035 label of at most 40 characters (lowercase letters, digits and '-',"
         " starting with a letter, not ending with '-')",
         "mlflow_namespace 'Bad_NS' is not a DNS label",
-        "mlflow_workers must be at least 1",
         "mlflow_version 'v3' is not a version like 3.17.2",
         "route host 'a_b' is not a DNS name",
         "route host '-x' is not a DNS name",
@@ -73,8 +72,6 @@ def test_input_every_problem_is_named():
 def test_input_limits():
     assert problems(app_name="a" * 40) == []
     assert len(problems(app_name="a" * 41)) == 1
-    assert problems(workers=0) == ["mlflow_workers must be at least 1"]
-    assert problems(workers="1.9") == []  # | int gives 1
     assert problems(namespace="n" * 63) == [] and len(problems(namespace="n" * 64)) == 1
 
 
@@ -107,14 +104,24 @@ def test_version_floor_can_be_passed_on_purpose():
     assert problems(version="v3") == ["mlflow_version 'v3' is not a version like 3.17.2"]
 
 
+def tracking(**kw):
+    return inp.tracking_problems(**dict(dict(replicas=1, enable_job_execution=False), **kw))
+
+
+def test_workers():
+    assert tracking(workers="3") == [] and tracking(workers="1.9") == []  # | int gives 1
+    assert tracking(workers=0) == ["mlflow_workers must be at least 1"]
+    assert tracking(workers="abc") == ["mlflow_workers must be at least 1"]
+
+
 def test_gc_schedule_and_age():
-    assert problems(gc_schedule="0 3 * * 0", gc_older_than="30d") == []
-    assert problems(gc_schedule="0 3 * * 0", gc_older_than="1.5d2h3m4s") == []
-    assert problems(gc_schedule="", gc_older_than="whenever") == []  # off: the age is not used
-    assert problems(gc_schedule="daily", gc_older_than="30d") == [
+    assert tracking(gc_schedule="0 3 * * 0", gc_older_than="30d") == []
+    assert tracking(gc_schedule="0 3 * * 0", gc_older_than="1.5d2h3m4s") == []
+    assert tracking(gc_schedule="", gc_older_than="whenever") == []  # off: the age is not used
+    assert tracking(gc_schedule="daily", gc_older_than="30d") == [
         "mlflow_gc_schedule 'daily' is not a cron schedule of five fields (e.g. '0 3 * * 0')"]
     for bad in ("30", "d", "", "30 d", "1h1d"):
-        assert problems(gc_schedule="0 3 * * 0", gc_older_than=bad) == [
+        assert tracking(gc_schedule="0 3 * * 0", gc_older_than=bad) == [
             "mlflow_gc_older_than '" + bad + "' is not a duration like 30d, 12h or 1d2h3m4s"], bad
 
 
