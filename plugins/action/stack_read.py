@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""Action plugin for csc.mlflow.stack_read: one read of the cluster from the controller (module_utils/stack_read.py)."""
+"""Action plugin for csc.mlflow.stack_read: one read of the cluster from the controller (plugin_utils/stack_read.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import PLATFORMS, read_stack
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_read import PLATFORMS, read_stack
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_action import K8sAction
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ClientUnavailable
 

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import plan, stack_plan as _stack_plan, wait_targets
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import plan, stack_plan as _stack_plan, wait_targets
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 
 

@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """The csc.mlflow filters that compute the stack's state, credentials and checks.
 
-Thin wrappers around plugins/module_utils (stack_state, kinds, credentials, inputs, tracking_config,
+Thin wrappers around plugins/plugin_utils (stack_state, kinds, credentials, inputs, tracking_config,
 settings); each filter is documented in plugins/filter/<name>.yml. Arguments are copied to
 plain Python values first (Ansible 2.19 passes lazy containers).
 """
@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.module_utils import backup, credentials, inputs, kinds, settings, stack_state
+from ansible_collections.csc.mlflow.plugins.plugin_utils import backup, credentials, inputs, kinds, settings, stack_state
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
-from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path as _presigned_path
-from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_config as _tracking_config
-from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import tracking_replicas as _tracking_replicas
+from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import presigned_path as _presigned_path
+from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import tracking_config as _tracking_config
+from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import tracking_replicas as _tracking_replicas
 
 
 def _call(name, func, *args, **kwargs):
@@ -117,7 +117,7 @@ def presigned_path(enabled, artifact_mode, store, openshift, route_host=""):
 
 
 def tracking_config(store, **settings):
-    # Named arguments only: a new server setting is a parameter of module_utils/tracking_config.py, not of this wrapper.
+    # Named arguments only: a new server setting is a parameter of plugin_utils/tracking_config.py, not of this wrapper.
     return _call("tracking_config", _tracking_config, store, **settings)
 
 

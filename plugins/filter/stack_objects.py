@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_objects import stack_objects as _stack_objects
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_objects import stack_objects as _stack_objects
 
 
 def stack_objects(parts, secrets=None, annotations=None):

@@ -50,7 +50,7 @@ _list:
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
+from ansible_collections.csc.mlflow.plugins.plugin_utils.access_review import review_allowed, review_body
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import ClientUnavailable, api_message, lookup_client
 
 

@@ -57,7 +57,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.csc.mlflow.plugins.module_utils.template_paths import template_search_path
+from ansible_collections.csc.mlflow.plugins.plugin_utils.template_paths import template_search_path
 
 try:
     from ansible.template import trust_as_template

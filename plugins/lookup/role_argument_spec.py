@@ -45,7 +45,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.csc.mlflow.plugins.module_utils.argument_specs import merged_options, parse_entry_point
+from ansible_collections.csc.mlflow.plugins.plugin_utils.argument_specs import merged_options, parse_entry_point
 
 try:
     import yaml

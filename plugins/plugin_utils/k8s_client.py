@@ -31,7 +31,7 @@ except ImportError as exc:  # reported when a plugin connects
     class NotFoundError(DynamicApiError):
         pass
 
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import api_version as kind_api_version
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import api_version as kind_api_version
 
 JSON_PATCH = "application/json-patch+json"
 # RFC 7234 warnings as the API server sends them: 299 - "text" (quotes inside escaped). Not kubernetes.core's

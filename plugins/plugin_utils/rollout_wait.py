@@ -6,7 +6,7 @@ the csc.mlflow.rollout_wait action plugin).
 
 ``Reader`` makes one list request per kind and poll through a kubernetes.core
 ``K8SClient`` (same auth options and ``K8S_AUTH_*`` variables as kubernetes.core's
-modules); ``wait`` polls it and decides with the pure logic of module_utils/rollout.py.
+modules); ``wait`` polls it and decides with the pure logic of plugin_utils/rollout.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,8 +26,8 @@ except ImportError:  # pragma: no cover - the module reports the missing library
         pass
 
 from ansible_collections.csc.mlflow.plugins.module_utils.k8s_api import api_message
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import api_version
-from ansible_collections.csc.mlflow.plugins.module_utils.rollout import (
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import api_version
+from ansible_collections.csc.mlflow.plugins.plugin_utils.rollout import (
     FAILED,
     READY,
     WAITING,

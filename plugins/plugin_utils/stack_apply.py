@@ -11,7 +11,7 @@ as ``kubectl apply --server-side`` does (client-go's csaupgrade): a field the st
 then removed.
 
 Every object but a Secret carries kubectl's last-applied-configuration annotation: what the run applied,
-which the stack's plan compares (module_utils/apply_plan.py). A Secret never does: it would hold the values.
+which the stack's plan compares (plugin_utils/apply_plan.py). A Secret never does: it would hold the values.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED, last_applied_text
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import LAST_APPLIED, last_applied_text
 
 # Managers that wrote the stack's objects client-side (operation Update), whose fields the first
 # server-side apply takes over: kubernetes.core's (the kubernetes library's user agent), kubectl's, and

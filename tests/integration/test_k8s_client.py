@@ -14,7 +14,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".ansible" / "collections"))  # make setup links it
 
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import read_stack
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_read import read_stack
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ApiError, Client
 
 SELECTOR = "app.kubernetes.io/instance=rd,app.kubernetes.io/part-of=mlflow"

@@ -45,14 +45,20 @@ def test_requirements_pin_the_version_the_build_argument_names():
     assert f"mlflow=={version}\n" in (REPO / "images" / "mlflow" / "requirements.txt").read_text()
 
 
+def tasks_of(path):
+    """The tasks of a task file; a file that is one block (its module_defaults) gives the block's tasks."""
+    tasks = yaml.safe_load(path.read_text())
+    return tasks[0]["block"] if len(tasks) == 1 and "block" in tasks[0] else tasks
+
+
 def test_workloads_are_applied_only_after_the_build():
-    tasks = yaml.safe_load((REPO / "roles" / "mlflow" / "tasks" / "apply_changes.yml").read_text())
+    tasks = tasks_of(REPO / "roles" / "mlflow" / "tasks" / "apply_changes.yml")
     names = [t["name"] for t in tasks]
     # The build is the tracking role's hook of stage before_apply, which the shared role runs before the stack.
     hooks = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "vars" / "main.yml").read_text())["_mlflow_tracking_hooks"]
     assert [h["stage"] for h in hooks if h["tasks_from"] == "build"] == ["before_apply"]
     before_apply = [i for i, t in enumerate(tasks) if "'before_apply'" in str(t.get("loop", ""))]
     assert len(before_apply) == 1 and before_apply[0] < names.index("Apply the stack")
-    build = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "tasks" / "build.yml").read_text())
+    build = tasks_of(REPO / "roles" / "mlflow_tracking" / "tasks" / "build.yml")
     assert [t["name"] for t in build][:2] == ["Apply the ImageStream, the build's ConfigMap and the BuildConfig",
                                               "Look for the image of this MLflow version"]

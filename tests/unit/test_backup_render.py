@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils import resources
+from ansible_collections.csc.mlflow.plugins.plugin_utils import resources
 
 GOLDEN = Path(__file__).parents[1] / "render" / "golden"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils.settings import secret_like
+from ansible_collections.csc.mlflow.plugins.plugin_utils.settings import secret_like
 
 REPO = Path(__file__).resolve().parents[2]
 

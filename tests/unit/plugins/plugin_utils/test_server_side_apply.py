@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED, applied_objects
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import LAST_APPLIED, applied_objects
 from ansible_collections.csc.mlflow.plugins.plugin_utils.k8s_client import ApiError, warning_texts
 from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_apply import (
     ApplyFailed, annotated, apply_objects, combined, fields_union, in_namespace, ownership_takeover)

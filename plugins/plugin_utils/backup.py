@@ -13,7 +13,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import text
 
 # What the CronJob controller accepts (robfig/cron standard parser): five fields or a macro.
 MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import (
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import (
     BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_version, apply_rank, read_kinds, undeploy_kinds)
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import OPTIONAL_KINDS, OPTIONAL_NAMED
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_state import OPTIONAL_KINDS, OPTIONAL_NAMED
 
 GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
 

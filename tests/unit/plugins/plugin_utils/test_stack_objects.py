@@ -1,11 +1,11 @@
-"""Pure logic of plugins/module_utils/stack_objects.py: apply order and the pods' checksums."""
+"""Pure logic of plugins/plugin_utils/stack_objects.py: apply order and the pods' checksums."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from ansible_collections.csc.mlflow.plugins.module_utils import stack_objects as so
+from ansible_collections.csc.mlflow.plugins.plugin_utils import stack_objects as so
 
 
 def sha(text: str) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
+from ansible_collections.csc.mlflow.plugins.plugin_utils.access_review import review_allowed, review_body
 
 
 def attributes(question, namespace="p"):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils.argument_specs import merged_options, parse_entry_point
+from ansible_collections.csc.mlflow.plugins.plugin_utils.argument_specs import merged_options, parse_entry_point
 
 REPO = Path(__file__).resolve().parents[4]
 

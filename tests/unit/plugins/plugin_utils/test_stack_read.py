@@ -4,8 +4,8 @@ cluster in every lifecycle test)."""
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_read import platform_facts
-from ansible_collections.csc.mlflow.plugins.module_utils.template_paths import template_search_path
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_read import platform_facts
+from ansible_collections.csc.mlflow.plugins.plugin_utils.template_paths import template_search_path
 
 OPENSHIFT_GROUPS = ["", "apps", "route.openshift.io", "build.openshift.io", "quota.openshift.io", "monitoring.coreos.com"]
 

@@ -1,10 +1,10 @@
-"""plugins/module_utils/inputs.py (mlflow_users normalised; the preflight, deploy and artifact_store checks)."""
+"""plugins/plugin_utils/inputs.py (mlflow_users normalised; the preflight, deploy and artifact_store checks)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import inputs as inp
+from ansible_collections.csc.mlflow.plugins.plugin_utils import inputs as inp
 
 NAMES = {"tracking": "demo", "models": "demo-models", "minio": "demo-minio", "presigned": "demo-presigned"}
 

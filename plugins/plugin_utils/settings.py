@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool, to_json
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import text, to_bool, to_json
 
 SECRET_LIKE_RE = r"(secret|access_key|token|passw(or)?d$|database_uri|key$|passphrase)"
 VARIABLE_RE = r"^mlflow_[a-z0-9_]+$"

@@ -1,11 +1,11 @@
-"""plugins/module_utils/jinja_compat.py: what the Jinja/Ansible filters it stands for do."""
+"""plugins/plugin_utils/jinja_compat.py: what the Jinja/Ansible filters it stands for do."""
 
 from __future__ import annotations
 
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import jinja_compat as jc
+from ansible_collections.csc.mlflow.plugins.plugin_utils import jinja_compat as jc
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""plugins/module_utils/settings.py (the settings record on ConfigMap <app>-config, an allow-list)."""
+"""plugins/plugin_utils/settings.py (the settings record on ConfigMap <app>-config, an allow-list)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import settings as st
+from ansible_collections.csc.mlflow.plugins.plugin_utils import settings as st
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""plugins/module_utils/credentials.py (the role's facts/store, credentials, secrets_plan templates)."""
+"""plugins/plugin_utils/credentials.py (the role's facts/store, credentials, secrets_plan templates)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import string
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import credentials as cr
-from ansible_collections.csc.mlflow.plugins.module_utils import stack_state as ss
+from ansible_collections.csc.mlflow.plugins.plugin_utils import credentials as cr
+from ansible_collections.csc.mlflow.plugins.plugin_utils import stack_state as ss
 
 NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",

@@ -1,10 +1,10 @@
-"""plugins/module_utils/tracking_config.py (the `cfg` of the role's facts/config template)."""
+"""plugins/plugin_utils/tracking_config.py (the `cfg` of the role's facts/config template)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils.tracking_config import presigned_path, tracking_config, tracking_replicas
+from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import presigned_path, tracking_config, tracking_replicas
 
 MINIO = {"store": "minio", "endpoint": "http://demo-minio:9000", "bucket": "default", "prefix": "",
          "checksum_when_required": False, "uri": "s3://default/"}

@@ -14,9 +14,9 @@ __metaclass__ = type
 import base64
 from collections.abc import Mapping
 
-from ansible_collections.csc.mlflow.plugins.module_utils import kinds
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import applied_objects
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import default_true, lookup, mapping, text
+from ansible_collections.csc.mlflow.plugins.plugin_utils import kinds
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import applied_objects
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import default_true, lookup, mapping, text
 
 # Server bookkeeping: nothing compares against it, and every copy of the index would carry it.
 BOOKKEEPING = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "selfLink")

@@ -20,8 +20,8 @@ import secrets
 import string
 from collections.abc import Mapping
 
-from ansible_collections.csc.mlflow.plugins.module_utils.apply_plan import LAST_APPLIED
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import (
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import LAST_APPLIED
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import (
     default_true,
     lookup,
     mapping,

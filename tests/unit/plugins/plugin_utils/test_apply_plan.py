@@ -1,4 +1,4 @@
-"""Pure logic of plugins/module_utils/apply_plan.py (which rendered objects an apply changes)."""
+"""Pure logic of plugins/plugin_utils/apply_plan.py (which rendered objects an apply changes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import apply_plan as ap
+from ansible_collections.csc.mlflow.plugins.plugin_utils import apply_plan as ap
 
 CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "labels": {"a": "1"}}, "data": {"K": "v"}}
 DEP = {

@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.module_utils.credentials import IN_CLUSTER_STORES
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import text, to_bool, to_int
+from ansible_collections.csc.mlflow.plugins.plugin_utils.credentials import IN_CLUSTER_STORES
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import text, to_bool, to_int
 
 
 def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,

@@ -1,4 +1,4 @@
-"""Pure logic of plugins/module_utils/rollout.py (ready / waiting / failed and the one-line reason).
+"""Pure logic of plugins/plugin_utils/rollout.py (ready / waiting / failed and the one-line reason).
 
 The Deployment, ReplicaSet and event of the LimitRange case are what the local test cluster
 (kube-apiserver 1.36) returned; the pod statuses are what a kubelet reports, written by hand
@@ -12,7 +12,7 @@ import copy
 import pytest
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils import rollout as ro
+from ansible_collections.csc.mlflow.plugins.plugin_utils import rollout as ro
 
 RATIO_MSG = ('pods "bad-7f97b58b47-lp9dj" is forbidden: cpu max limit to request ratio per Container is 5, '
              'but provided ratio is 10.000000')
@@ -589,7 +589,7 @@ def _job(name, conditions=(), active=0, uid="j1"):
 
 
 def test_a_job_is_ready_when_complete_failed_with_its_reason_and_waits_otherwise():
-    from ansible_collections.csc.mlflow.plugins.module_utils import rollout as ro
+    from ansible_collections.csc.mlflow.plugins.plugin_utils import rollout as ro
     done = _job("u", [("Complete", "CompletionsReached", "")])
     failed = _job("u", [("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")])
     assert ro.job_state(done) == (ro.READY, "")

@@ -1,4 +1,4 @@
-"""Pure logic of plugins/module_utils/resources.py (the LimitRange and quota preflight of a run)."""
+"""Pure logic of plugins/plugin_utils/resources.py (the LimitRange and quota preflight of a run)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.module_utils import resources as rs
+from ansible_collections.csc.mlflow.plugins.plugin_utils import resources as rs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "resources"
 

@@ -12,9 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.module_utils.access_review import review_allowed, review_body
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import api_version, read_kinds
-from ansible_collections.csc.mlflow.plugins.module_utils.stack_state import current_state, index_live
+from ansible_collections.csc.mlflow.plugins.plugin_utils.access_review import review_allowed, review_body
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import api_version, read_kinds
+from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_state import current_state, index_live
 
 PLATFORMS = ("auto", "openshift", "kubernetes")
 

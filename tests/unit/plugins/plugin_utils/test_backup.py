@@ -1,4 +1,4 @@
-"""plugins/module_utils/backup.py: the input of scheduled backups and restore, the restore report."""
+"""plugins/plugin_utils/backup.py: the input of scheduled backups and restore, the restore report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.csc.mlflow.plugins.module_utils import backup
+from ansible_collections.csc.mlflow.plugins.plugin_utils import backup
 
 
 @pytest.mark.parametrize("schedule", ["", "30 2 * * *", "*/15 * * * *", "0 3 * * 1-5", "@daily", " 0 0 1 * * "])

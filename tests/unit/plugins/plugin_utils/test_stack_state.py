@@ -1,10 +1,10 @@
-"""plugins/module_utils/stack_state.py (the role's facts/live, state, hosts, obsolete, undeploy templates)."""
+"""plugins/plugin_utils/stack_state.py (the role's facts/live, state, hosts, obsolete, undeploy templates)."""
 
 from __future__ import annotations
 
 import base64
 
-from ansible_collections.csc.mlflow.plugins.module_utils import stack_state as ss
+from ansible_collections.csc.mlflow.plugins.plugin_utils import stack_state as ss
 
 NAMES = {
     "tracking": "demo", "models": "demo-models", "models_cfg": "models-cfg", "postgresql": "demo-postgresql",

@@ -15,7 +15,7 @@ __metaclass__ = type
 import re
 from collections.abc import Mapping
 
-from ansible_collections.csc.mlflow.plugins.module_utils.jinja_compat import matches, searches, text, to_bool, to_int
+from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import matches, searches, text, to_bool, to_int
 
 APP_NAME_RE = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
 NAMESPACE_RE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"

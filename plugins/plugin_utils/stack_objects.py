@@ -12,7 +12,7 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.csc.mlflow.plugins.module_utils.kinds import apply_rank
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import apply_rank
 
 CHECKSUM_PREFIX = "checksum/"
 WHOLE = None
