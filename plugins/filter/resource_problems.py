@@ -9,7 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
-from ansible_collections.csc.mlflow.plugins.plugin_utils.resources import QuantityError, problems
+from ansible_collections.csc.mlflow.plugins.plugin_utils.quantity import QuantityError
+from ansible_collections.csc.mlflow.plugins.plugin_utils.resources import problems
 
 
 def resource_problems(objects, limit_ranges=None, quotas=None, live=None, replicas=None, reserve=None, variables=None):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.csc.mlflow.plugins.plugin_utils import resources
+from ansible_collections.csc.mlflow.plugins.plugin_utils import pod_resources
 
 GOLDEN = Path(__file__).parents[1] / "render" / "golden"
 
@@ -31,8 +31,8 @@ def test_the_cronjob_pod_fits_the_reserved_job():
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     job_resources = pod["containers"][0]["resources"]
     reserve = {"containers": [{"name": "job", "resources": job_resources}]}
-    usage = resources.pod_usage(resources.pod_containers("CronJob/mlflow-backup", pod, []), pod)
-    reserved = resources.pod_usage(resources.pod_containers("job", reserve, []), reserve)
+    usage = pod_resources.pod_usage(pod_resources.pod_containers("CronJob/mlflow-backup", pod, []), pod)
+    reserved = pod_resources.pod_usage(pod_resources.pod_containers("job", reserve, []), reserve)
     assert usage == reserved
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"  # never two of them at once
 

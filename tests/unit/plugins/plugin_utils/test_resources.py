@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.csc.mlflow.plugins.plugin_utils import pod_resources, quantity, quotas
 from ansible_collections.csc.mlflow.plugins.plugin_utils import resources as rs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "resources"
@@ -68,7 +69,7 @@ def live_of(deployment, pods=None):
         c.update({"terminationMessagePath": "/dev/termination-log", "imagePullPolicy": "IfNotPresent"})
         for field in ("requests", "limits"):  # the API server writes quantities canonically
             for k, v in c.get("resources", {}).get(field, {}).items():
-                c["resources"][field][k] = rs.format_quantity(v, k)
+                c["resources"][field][k] = quantity.format_quantity(v, k)
     count = live["spec"].get("replicas", 1) if pods is None else pods
     live["status"] = {"replicas": count, "readyReplicas": count, "availableReplicas": count, "observedGeneration": 1}
     return live
@@ -92,13 +93,13 @@ def with_used(quota, **used):
     (2, 2), (0.25, "0.25"), ("123456789012345678901234567890", "123456789012345678901234567890"),
 ])
 def test_quantities_are_parsed_exactly(text, value):
-    assert rs.parse_quantity(text) == Decimal(value)
+    assert quantity.parse_quantity(text) == Decimal(value)
 
 
 @pytest.mark.parametrize("text", ["", "m", "1K", "1 Gi", "1Gi3", "1e", "1x", "Gi", "1.2.3", "--1", True, None, "1e1.5"])
 def test_what_kubernetes_refuses_is_not_a_quantity(text):
-    with pytest.raises(rs.QuantityError):
-        rs.parse_quantity(text)
+    with pytest.raises(quantity.QuantityError):
+        quantity.parse_quantity(text)
 
 
 @pytest.mark.parametrize("value, resource, text", [
@@ -110,15 +111,15 @@ def test_what_kubernetes_refuses_is_not_a_quantity(text):
     ("100", "pods", "100"), ("20", "persistentvolumeclaims", "20"), ("0", "memory", "0"), ("0.5", "memory", "500m"),
 ])
 def test_quantities_are_formatted_readably(value, resource, text):
-    assert rs.format_quantity(value, resource) == text
+    assert quantity.format_quantity(value, resource) == text
 
 
 @pytest.mark.parametrize("text", ["100m", "1", "1.5", "500Mi", "1536Mi", "16Gi", "1e3", "12e-3", "1n", "7Ei", "1G", "999999999n", "1.000000001", "3Ti"])
 @pytest.mark.parametrize("resource", ["cpu", "memory", "pods"])
 def test_formatting_round_trips(text, resource):
-    value = rs.parse_quantity(text)
-    assert rs.parse_quantity(rs.format_quantity(value, resource)) == value
-    assert rs.format_quantity(rs.format_quantity(value, resource), resource) == rs.format_quantity(value, resource)
+    value = quantity.parse_quantity(text)
+    assert quantity.parse_quantity(quantity.format_quantity(value, resource)) == value
+    assert quantity.format_quantity(quantity.format_quantity(value, resource), resource) == quantity.format_quantity(value, resource)
 
 
 # --- LimitRange -------------------------------------------------------------------------------
@@ -200,10 +201,10 @@ def test_defaults_apply_to_a_container_without_resources():
     objects = stack()
     spec = obj(objects, "mlflow-minio")["spec"]["template"]["spec"]
     del spec["containers"][0]["resources"]
-    containers = rs.pod_containers("mlflow-minio", spec, LIMITS)
+    containers = pod_resources.pod_containers("mlflow-minio", spec, LIMITS)
     assert containers[0].requests == {"cpu": Decimal("0.1"), "memory": 500 * 2 ** 20}
     assert containers[0].limits == {"cpu": Decimal("0.5"), "memory": 2 ** 30}
-    assert rs.pod_usage(containers, spec)["limits.cpu"] == Decimal("0.5")
+    assert pod_resources.pod_usage(containers, spec)["limits.cpu"] == Decimal("0.5")
     assert check(objects) == []
     # without a LimitRange, a quota on limits.cpu makes Kubernetes refuse the container
     assert check(objects, limit_ranges=[]) == [
@@ -215,7 +216,7 @@ def test_defaults_apply_to_a_container_without_resources():
 
 
 def test_ephemeral_storage_is_counted_but_not_required_by_quota():
-    assert "limits.ephemeral-storage" not in rs.REQUIRED_BY_QUOTA and "requests.ephemeral-storage" not in rs.REQUIRED_BY_QUOTA
+    assert "limits.ephemeral-storage" not in quotas.REQUIRED_BY_QUOTA and "requests.ephemeral-storage" not in quotas.REQUIRED_BY_QUOTA
     objects = stack()
     for c in obj(objects, "mlflow-minio")["spec"]["template"]["spec"]["containers"]:
         c["resources"]["limits"].pop("ephemeral-storage")
@@ -260,13 +261,13 @@ def test_pod_usage_takes_the_largest_init_container_per_resource():
     spec = {"initContainers": [{"name": "init", "resources": {"limits": {"cpu": "3", "memory": "64Mi"}}}],
             "containers": [{"name": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}},
                            {"name": "b", "resources": {"limits": {"cpu": "250m", "memory": "128Mi"}}}]}
-    usage = rs.pod_usage(rs.pod_containers("w", spec, []), spec)
+    usage = pod_resources.pod_usage(pod_resources.pod_containers("w", spec, []), spec)
     assert usage["limits.cpu"] == 3 and usage["limits.memory"] == 1152 * 2 ** 20
     assert usage["requests.cpu"] == usage["cpu"] == 3  # requests defaulted to the limits
     assert usage["pods"] == 1
     # a sidecar (restartable init container) adds up, and counts with every later init container
     spec["initContainers"].insert(0, {"name": "proxy", "restartPolicy": "Always", "resources": {"limits": {"cpu": "500m"}}})
-    usage = rs.pod_usage(rs.pod_containers("w", spec, []), spec)
+    usage = pod_resources.pod_usage(pod_resources.pod_containers("w", spec, []), spec)
     assert usage["limits.cpu"] == Decimal("3.5")
 
 
