@@ -48,9 +48,8 @@ def route_hosts(given, live_hosts, applied_result, names):
     return _call("route_hosts", stack_state.route_hosts, given, live_hosts, applied_result, names)
 
 
-def obsolete_objects(live, names, artifact_mode, external_database, objects=None, backup_schedule=None):
-    return _call("obsolete_objects", stack_state.obsolete_objects, live, names, artifact_mode, external_database,
-                 objects, backup_schedule)
+def obsolete_objects(live, objects):
+    return _call("obsolete_objects", stack_state.obsolete_objects, live, objects)
 
 
 def object_refs(objects, api_version=None, kind=None):

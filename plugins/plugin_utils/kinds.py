@@ -14,40 +14,42 @@ from collections import namedtuple
 # scope: when a stack has objects of the kind: "always", "openshift" (Routes), "kubernetes" (Ingresses; undeploy
 #   looks for them on every platform), "builds" (OpenShift builds), "monitoring" (a caller who may manage them);
 # read: the stack read lists them by label (Jobs too: one that exists as rendered is not applied again);
-# kept: data and credentials, which undeploy leaves unless mlflow_purge.
-Kind = namedtuple("Kind", "kind api_version plural scope read kept")
+# kept: data and credentials, which undeploy leaves unless mlflow_purge;
+# pruned: a live one (read by label) that the run did not render is deleted at the end of the run (not the kept
+#   ones, and not Jobs: each runs once, and a backup the CronJob started may be running).
+Kind = namedtuple("Kind", "kind api_version plural scope read kept pruned")
 
 # In apply order: dependencies before their users (storage and configuration, then Services, builds, workloads,
 # the ways in, the Jobs that need the servers running); undeploy removes them in the reverse order.
 STACK_KINDS = (
-    Kind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", "always", True, False),
-    Kind("PersistentVolumeClaim", "v1", "persistentvolumeclaims", "always", True, True),
-    Kind("ConfigMap", "v1", "configmaps", "always", True, False),
-    Kind("Secret", "v1", "secrets", "always", True, True),
-    Kind("Service", "v1", "services", "always", True, False),
-    Kind("ImageStream", "image.openshift.io/v1", "imagestreams", "builds", False, False),
-    Kind("BuildConfig", "build.openshift.io/v1", "buildconfigs", "builds", False, False),
-    Kind("Deployment", "apps/v1", "deployments", "always", True, False),
-    Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", "always", True, False),
-    Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", "always", True, False),
-    Kind("Route", "route.openshift.io/v1", "routes", "openshift", True, False),
-    Kind("Ingress", "networking.k8s.io/v1", "ingresses", "kubernetes", True, False),
-    Kind("Job", "batch/v1", "jobs", "always", True, False),
-    Kind("CronJob", "batch/v1", "cronjobs", "always", True, False),
-    Kind("ServiceMonitor", "monitoring.coreos.com/v1", "servicemonitors", "monitoring", True, False),
+    Kind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", "always", True, False, True),
+    Kind("PersistentVolumeClaim", "v1", "persistentvolumeclaims", "always", True, True, False),
+    Kind("ConfigMap", "v1", "configmaps", "always", True, False, True),
+    Kind("Secret", "v1", "secrets", "always", True, True, False),
+    Kind("Service", "v1", "services", "always", True, False, True),
+    Kind("ImageStream", "image.openshift.io/v1", "imagestreams", "builds", False, False, False),
+    Kind("BuildConfig", "build.openshift.io/v1", "buildconfigs", "builds", False, False, False),
+    Kind("Deployment", "apps/v1", "deployments", "always", True, False, True),
+    Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", "always", True, False, True),
+    Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", "always", True, False, True),
+    Kind("Route", "route.openshift.io/v1", "routes", "openshift", True, False, True),
+    Kind("Ingress", "networking.k8s.io/v1", "ingresses", "kubernetes", True, False, True),
+    Kind("Job", "batch/v1", "jobs", "always", True, False, False),
+    Kind("CronJob", "batch/v1", "cronjobs", "always", True, False, True),
+    Kind("ServiceMonitor", "monitoring.coreos.com/v1", "servicemonitors", "monitoring", True, False, True),
 )
 BY_KIND = dict((k.kind, k) for k in STACK_KINDS)
 
 # Kinds the run reads but never owns (quota, limits, access reviews, the rollout wait's).
 OTHER_KINDS = (
-    Kind("ResourceQuota", "v1", "resourcequotas", "always", False, False),
-    Kind("LimitRange", "v1", "limitranges", "always", False, False),
+    Kind("ResourceQuota", "v1", "resourcequotas", "always", False, False, False),
+    Kind("LimitRange", "v1", "limitranges", "always", False, False, False),
     Kind("AppliedClusterResourceQuota", "quota.openshift.io/v1", "appliedclusterresourcequotas", "openshift", False,
-         False),
-    Kind("SelfSubjectAccessReview", "authorization.k8s.io/v1", "selfsubjectaccessreviews", "always", False, False),
-    Kind("ReplicaSet", "apps/v1", "replicasets", "always", False, False),
-    Kind("Pod", "v1", "pods", "always", False, False),
-    Kind("Event", "v1", "events", "always", False, False),
+         False, False),
+    Kind("SelfSubjectAccessReview", "authorization.k8s.io/v1", "selfsubjectaccessreviews", "always", False, False, False),
+    Kind("ReplicaSet", "apps/v1", "replicasets", "always", False, False, False),
+    Kind("Pod", "v1", "pods", "always", False, False, False),
+    Kind("Event", "v1", "events", "always", False, False, False),
 )
 PLURALS = dict((k.kind, k.plural) for k in STACK_KINDS + OTHER_KINDS)
 API_VERSIONS = dict((k.kind, k.api_version) for k in STACK_KINDS + OTHER_KINDS)
@@ -76,3 +78,8 @@ def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=Fals
     scopes = set(["always", "kubernetes"] + (["openshift"] if openshift else []) + (["builds"] if has_builds else [])
                  + (["monitoring"] if has_monitoring else []))
     return [[k.api_version, k.kind] for k in reversed(STACK_KINDS) if k.scope in scopes and (purge or not k.kept)]
+
+
+def pruned_kinds():
+    """The kinds whose live objects the run deletes when it did not render them."""
+    return [k.kind for k in STACK_KINDS if k.pruned]

@@ -116,53 +116,21 @@ def _stack_ref(kind, name):
     return _ref(kinds.api_version(kind), kind, name)
 
 
-# Kinds the stack renders only in some configurations: a live one that the run did not render goes.
-OPTIONAL_KINDS = ("PodDisruptionBudget", "HorizontalPodAutoscaler")
-# Objects (by the key of their name in `names`) the stack renders only in some configurations, likewise:
-# the public pre-signed transfer path (mlflow_presigned_enabled, proxied artifacts on MinIO), the gc CronJob
-# (mlflow_gc_schedule), the metrics Service and NetworkPolicy and the ServiceMonitor (mlflow_metrics_enabled).
-OPTIONAL_NAMED = (
-    ("presigned", ("Route", "Ingress", "Service")),
-    ("gc", ("CronJob",)),
-    ("metrics", ("Service", "NetworkPolicy")),
-    ("tracking", ("ServiceMonitor",)),
-    # MinIO runs only while it is the store (stacks from before the Versity S3 gateway): once they moved, its
-    # Deployment, Service, policy and Route go; its PVC and Secret stay until the user removes them.
-    ("minio", ("Deployment", "Service", "NetworkPolicy", "Route", "Ingress")),
-)
+def obsolete_objects(live, objects):
+    """The live objects of the stack (read by its labels) that this run did not render, of the kinds the table
+    prunes (kinds.py: not Secrets and PVCs, which hold credentials and data, not Jobs), in reverse apply order.
 
-
-def obsolete_objects(live, names, artifact_mode, external_database, objects=None, backup_schedule=None):
-    """Objects an earlier configuration created that the current one does not want.
-
-    The MinIO Route outside direct mode; the in-cluster PostgreSQL (not its PVC or Secret) once
-    the database is external (`external_database`: a bool, or the database URI); a live object
-    of OPTIONAL_KINDS (the tracking PodDisruptionBudget of more than one replica, its autoscaler) or of OPTIONAL_NAMED
-    (the pre-signed transfer path, gc, metrics, MinIO once it is no longer the store) that is not among the
-    rendered `objects` (when they are given); the backup CronJob once `backup_schedule`
-    (mlflow_backup_schedule) is empty (None: not known, kept). The backup PVC stays: it holds the backups.
+    That is whatever an earlier configuration wanted and this one does not: the pre-signed path once it is off,
+    the gc and backup CronJobs once their schedule is empty, the metrics objects, the tracking server's
+    PodDisruptionBudget and autoscaler, the in-cluster PostgreSQL once the database is external, MinIO once it
+    is no longer the store, its Route outside direct mode, an object a former version of the collection made.
     """
-    live = live or {}
-    out = []
-    if objects is not None:
-        rendered = set("%s/%s" % (o.get("kind"), lookup(o, "metadata", "name")) for o in objects or [])
-        for kind in OPTIONAL_KINDS:
-            for key in sorted(live):
-                if key.startswith(kind + "/") and key not in rendered:
-                    out.append(_stack_ref(kind, key[len(kind) + 1:]))
-        for name_key, optional in OPTIONAL_NAMED:
-            for kind in optional:
-                key = kind + "/" + text(names.get(name_key, ""))
-                if key in live and key not in rendered:
-                    out.append(_stack_ref(kind, names[name_key]))
-    minio_route = _stack_ref("Route", names["minio"])
-    if artifact_mode != "direct" and "Route/" + names["minio"] in live and minio_route not in out:
-        out.append(minio_route)
-    if external_database and "Deployment/" + names["postgresql"] in live:
-        out.extend(_stack_ref(kind, names["postgresql"]) for kind in ("Deployment", "Service", "NetworkPolicy"))
-    if backup_schedule is not None and not text(backup_schedule).strip() and "CronJob/" + names["backup"] in live:
-        out.append(_stack_ref("CronJob", names["backup"]))
-    return out
+    rendered = set("%s/%s" % (o.get("kind"), lookup(o, "metadata", "name")) for o in objects or [])
+    pruned = kinds.pruned_kinds()
+    gone = [key.split("/", 1) for key in (live or {}) if key not in rendered]
+    gone = [(kind, name) for kind, name in gone if kind in pruned]
+    gone.sort(key=lambda ref: (-kinds.apply_rank(ref[0]), ref[1]))
+    return [_stack_ref(kind, name) for kind, name in gone]
 
 
 def object_refs(objects, api_version=None, kind=None):

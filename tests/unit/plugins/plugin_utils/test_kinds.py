@@ -5,8 +5,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import (
-    BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_version, apply_rank, read_kinds, undeploy_kinds)
-from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_state import OPTIONAL_KINDS, OPTIONAL_NAMED
+    BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_version, apply_rank, pruned_kinds, read_kinds, undeploy_kinds)
 
 GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
 
@@ -29,9 +28,12 @@ def test_every_rendered_object_is_of_a_kind_in_the_table_with_its_api_version():
     assert {"Deployment", "Secret", "Route", "Ingress", "NetworkPolicy"} <= seen
 
 
-def test_prune_names_only_kinds_of_the_table():
-    assert set(OPTIONAL_KINDS) <= set(BY_KIND)
-    assert all(set(kinds) <= set(BY_KIND) for _name, kinds in OPTIONAL_NAMED)
+def test_prune_takes_what_the_stack_read_sees_and_keeps_data_credentials_and_jobs():
+    pruned = pruned_kinds()
+    assert all(BY_KIND[kind].read for kind in pruned)  # the prune only sees what the stack read lists
+    assert not {"Secret", "PersistentVolumeClaim", "Job"} & set(pruned)
+    assert {"Deployment", "Service", "ConfigMap", "NetworkPolicy", "Route", "Ingress", "CronJob", "ServiceMonitor",
+            "PodDisruptionBudget", "HorizontalPodAutoscaler"} == set(pruned)
 
 
 def test_apply_order_dependencies_first_jobs_last():

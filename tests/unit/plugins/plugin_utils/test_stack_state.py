@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
+from ansible_collections.csc.mlflow.plugins.plugin_utils import kinds
 from ansible_collections.csc.mlflow.plugins.plugin_utils import stack_state as ss
 
 NAMES = {
@@ -176,86 +179,83 @@ def test_route_hosts_skipped_or_not_run():
     assert ss.route_hosts(None, None, None, NAMES) == {"tracking": "", "models": "", "minio": "", "presigned": ""}
 
 
-# --- obsolete_objects
+# --- obsolete_objects: what the stack's labels select and the run did not render
 
-def _live_full():
-    return ss.index_live([route("demo-minio", "m.x"), deployment("demo-postgresql")])
+def _obj(api_version, kind, name):
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta(name)}
+
+
+def _rendered(*keys):
+    return [{"kind": key.split("/")[0], "metadata": {"name": key.split("/")[1]}} for key in keys]
+
+
+def _gone(refs):
+    return [(o["kind"], o["metadata"]["name"]) for o in refs]
 
 
 def test_obsolete_presigned_path_goes_when_not_rendered():
     live = ss.index_live([route("demo-presigned", "p.x"), service("demo-presigned"), service("demo")])
-    rendered = [{"kind": "Service", "metadata": {"name": "demo"}}]
-    assert ss.obsolete_objects(live, NAMES, "proxied", "", rendered) == [
+    assert ss.obsolete_objects(live, _rendered("Service/demo")) == [
         {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "demo-presigned"}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-presigned"}},
     ]
-    kept = rendered + [{"kind": "Route", "metadata": {"name": "demo-presigned"}},
-                       {"kind": "Service", "metadata": {"name": "demo-presigned"}}]
-    assert ss.obsolete_objects(live, NAMES, "proxied", "", kept) == []
-    # Not known what was rendered: nothing of it goes.
-    assert ss.obsolete_objects(live, NAMES, "proxied", "") == []
+    assert ss.obsolete_objects(live, _rendered("Service/demo", "Route/demo-presigned", "Service/demo-presigned")) == []
 
 
-def test_minio_goes_once_it_is_not_the_store_and_its_data_stays():
+def test_minio_goes_once_it_is_not_rendered_and_its_data_stays():
     live = ss.index_live([deployment("demo-minio"), service("demo-minio"), route("demo-minio", "m.x"),
                           {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "demo-minio"}},
                           {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "demo-minio"}, "data": {}}])
-    gone = ss.obsolete_objects(live, NAMES, "proxied", "", [{"kind": "Service", "metadata": {"name": "demo"}}])
-    assert [(o["kind"], o["metadata"]["name"]) for o in gone] == [
-        ("Deployment", "demo-minio"), ("Service", "demo-minio"), ("Route", "demo-minio")]
-    # Still the store (a stack from before the gateway): all of it stays.
-    rendered = [{"kind": k, "metadata": {"name": "demo-minio"}} for k in ("Deployment", "Service", "Route")]
-    assert ss.obsolete_objects(live, NAMES, "direct", "", rendered) == []
+    # In reverse apply order: the way in, the workload, its Service.
+    assert _gone(ss.obsolete_objects(live, _rendered("Service/demo"))) == [
+        ("Route", "demo-minio"), ("Deployment", "demo-minio"), ("Service", "demo-minio")]
+    # Still the store (a stack from before the gateway, direct mode): all of it stays.
+    assert ss.obsolete_objects(live, _rendered("Deployment/demo-minio", "Service/demo-minio", "Route/demo-minio")) == []
 
 
 def test_obsolete_gc_and_metrics_go_when_switched_off():
-    def obj(api_version, kind, name):
-        return {"apiVersion": api_version, "kind": kind, "metadata": meta(name)}
-
-    live = ss.index_live([obj("batch/v1", "CronJob", "demo-gc"), service("demo-metrics"),
-                          obj("networking.k8s.io/v1", "NetworkPolicy", "demo-metrics"),
-                          obj("monitoring.coreos.com/v1", "ServiceMonitor", "demo"), service("demo")])
-    rendered = [{"kind": "Service", "metadata": {"name": "demo"}}]
-    assert ss.obsolete_objects(live, NAMES, "proxied", "", rendered) == [
+    live = ss.index_live([_obj("batch/v1", "CronJob", "demo-gc"), service("demo-metrics"),
+                          _obj("networking.k8s.io/v1", "NetworkPolicy", "demo-metrics"),
+                          _obj("monitoring.coreos.com/v1", "ServiceMonitor", "demo"), service("demo")])
+    assert ss.obsolete_objects(live, _rendered("Service/demo")) == [
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "demo"}},
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "demo-gc"}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-metrics"}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "demo-metrics"}},
-        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "demo"}},
     ]
-    everything = [{"kind": k, "metadata": {"name": n}} for k, n in (
-        ("Service", "demo"), ("CronJob", "demo-gc"), ("Service", "demo-metrics"), ("NetworkPolicy", "demo-metrics"),
-        ("ServiceMonitor", "demo"))]
-    assert ss.obsolete_objects(live, NAMES, "proxied", "", everything) == []
+    assert ss.obsolete_objects(live, _rendered(*live)) == []
 
 
 def test_obsolete_nothing_in_an_empty_namespace():
-    assert ss.obsolete_objects({}, NAMES, "proxied", "postgresql://x") == []
+    assert ss.obsolete_objects({}, _rendered("Service/demo")) == []
+    assert ss.obsolete_objects({}, []) == []
 
 
-def test_obsolete_minio_route_outside_direct_mode():
-    assert ss.obsolete_objects(_live_full(), NAMES, "proxied", "") == [
-        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "demo-minio"}}]
-    assert ss.obsolete_objects(_live_full(), NAMES, "direct", "") == []
+def test_obsolete_postgresql_once_the_database_is_external_its_data_stays():
+    live = ss.index_live([deployment("demo-postgresql"), service("demo-postgresql"),
+                          _obj("networking.k8s.io/v1", "NetworkPolicy", "demo-postgresql"),
+                          {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "demo-postgresql"}},
+                          {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "demo-postgresql"}, "data": {}}])
+    assert _gone(ss.obsolete_objects(live, _rendered("Service/demo"))) == [
+        ("Deployment", "demo-postgresql"), ("Service", "demo-postgresql"), ("NetworkPolicy", "demo-postgresql")]
 
 
-def test_obsolete_postgresql_once_the_database_is_external():
-    refs = ss.obsolete_objects(_live_full(), NAMES, "direct", "postgresql://u@h/db")
-    assert refs == [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-postgresql"}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-postgresql"}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "demo-postgresql"}},
-    ]
-    assert ss.obsolete_objects(_live_full(), NAMES, "direct", True) == refs
-    assert ss.obsolete_objects(_live_full(), NAMES, "direct", False) == []
+def test_obsolete_backup_cronjob_once_the_schedule_is_off_the_backups_stay():
+    live = {"CronJob/demo-backup": {"kind": "CronJob"}, "PersistentVolumeClaim/demo-backup": {},
+            "ConfigMap/demo-backup-scripts": {}}
+    assert _gone(ss.obsolete_objects(live, [])) == [("CronJob", "demo-backup"), ("ConfigMap", "demo-backup-scripts")]
+    assert ss.obsolete_objects(live, _rendered("CronJob/demo-backup", "ConfigMap/demo-backup-scripts")) == []
 
 
-def test_obsolete_backup_cronjob_once_the_schedule_is_off():
-    live = {"CronJob/demo-backup": {"kind": "CronJob"}, "PersistentVolumeClaim/demo-backup": {}}
-    names = dict(NAMES, backup="demo-backup")
-    ref = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "demo-backup"}}
-    assert ss.obsolete_objects(live, names, "direct", False, backup_schedule="") == [ref]  # the PVC (the backups) stays
-    assert ss.obsolete_objects(live, names, "direct", False, backup_schedule="30 2 * * *") == []
-    assert ss.obsolete_objects(live, names, "direct", False) == []  # schedule not known: kept
+@pytest.mark.parametrize("kind", [k.kind for k in kinds.STACK_KINDS])
+def test_the_table_of_kinds_decides_what_is_pruned(kind):
+    live = {kind + "/demo-x": {"kind": kind}}
+    expected = kinds.BY_KIND[kind].pruned
+    assert ss.obsolete_objects(live, []) == ([{"apiVersion": kinds.api_version(kind), "kind": kind,
+                                               "metadata": {"name": "demo-x"}}] if expected else [])
+    # Never: data and credentials, Jobs (a backup may be running), what the stack does not own.
+    assert not expected or kind not in ("Secret", "PersistentVolumeClaim", "Job")
+    assert ss.obsolete_objects({"Pod/demo-x": {}, "Event/demo-x": {}}, []) == []
 
 
 # --- object_refs
@@ -278,8 +278,6 @@ def test_obsolete_tracking_pdb_once_not_rendered():
     pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "demo"}}
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo"}}
     # back to one replica: the PDB is not rendered, so it goes
-    assert ss.obsolete_objects(live, NAMES, "proxied", False, [deployment]) == [pdb]
+    assert ss.obsolete_objects(live, [deployment]) == [pdb]
     # still more than one: rendered, kept
-    assert ss.obsolete_objects(live, NAMES, "proxied", False, [deployment, pdb]) == []
-    # callers that give no objects decide nothing about optional kinds
-    assert ss.obsolete_objects(live, NAMES, "proxied", False) == []
+    assert ss.obsolete_objects(live, [deployment, pdb]) == []
