@@ -342,6 +342,8 @@ def test_enable_models(cluster, st):
     assert deployment_ready(cluster, ns, f"{a}-models"), "enable_models.yml returned before Models was ready"
     host = get(cluster, "Route", ns, f"{a}-models")["spec"]["host"]
     assert host in r.stdout, "the invocation URL is not printed"
+    # The stack was rendered as deployed and applied as deploy.yml applies it: only Models changed.
+    assert f"Changed objects: ConfigMap/models-cfg, Deployment/{a}-models'" in r.stdout, r.stdout[-3000:]
 
 
 def test_deploy_keeps_models_enabled(cluster, st):
