@@ -32,7 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import CLUSTER_SH, STATE, Cluster, _kubeconfig_answers, _start_cluster  # noqa: E402
+from harness.cluster import Cluster, start_cluster  # noqa: E402
+from harness.paths import CLUSTER_SH, STATE, kubeconfig_answers  # noqa: E402
 
 APP = "bench"
 KINDS = [
@@ -112,8 +113,8 @@ def main() -> int:
     args = ap.parse_args()
 
     started = False
-    if not _kubeconfig_answers(STATE / "kubeconfig"):
-        _start_cluster()
+    if not kubeconfig_answers(STATE / "kubeconfig"):
+        start_cluster()
         started = True
     cluster = Cluster()
     try:

@@ -377,7 +377,7 @@ def main() -> int:
     from kubernetes import config
 
     sys.path.insert(0, str(REPO / "tests"))
-    from conftest import Cluster  # noqa: E402  (the test suite's handle: namespaces of the Rahti profile)
+    from harness.cluster import Cluster  # noqa: E402  (the test suite's handle: namespaces of the Rahti profile)
 
     kubeconfig = str(Path(os.environ.get("CSC_MLFLOW_CLUSTER_DIR", REPO / ".cluster")) / "kubeconfig")
     venv_bin = REPO / ".venv" / "bin"

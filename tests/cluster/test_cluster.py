@@ -10,7 +10,8 @@ import ssl
 
 import pytest
 
-from conftest import object_hash, parse_recap, written_stamp
+from harness.playbooks import parse_recap
+from harness.snapshots import object_hash, written_stamp
 
 REPO = Path(__file__).resolve().parents[2]
 

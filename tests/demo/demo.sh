@@ -34,7 +34,7 @@ up() {
   # A Rahti-like project: its LimitRange and CSC quota, SCC-like UIDs (the tests' `rahti` profile).
   kubectl get namespace "$NS" >/dev/null 2>&1 || (cd "$ROOT/tests" && "$PY" -c '
 import json, sys
-from conftest import Cluster
+from harness.cluster import Cluster
 c = Cluster()
 c.kubectl_run("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": c.profile_objects(sys.argv[1], "rahti")}))
 ' "$NS")

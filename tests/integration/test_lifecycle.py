@@ -3,10 +3,12 @@
 The stack is deployed with scheduled backups on (mlflow_backup_schedule): the CronJob, its PVC and its
 scripts are part of every check (labels, re-run, undeploy keeps the backups, purge removes them).
 
-The tests of this module share one namespace and run in file order, like an operator
+The tests of this module share one namespace and, run whole, tell a story in file order, like an operator
 would: deploy from nothing, re-run, change one variable at a time, models on/off,
 artifact store to an Allas-like endpoint and back, bad inputs, undeploy (keep), deploy
-again (secrets kept), undeploy with purge.
+again (secrets kept), undeploy with purge. Each test also runs alone: what it needs of the story
+(the deployed stack, Models enabled) it does first when no earlier test did (need_deployed,
+need_models_enabled).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class State:
         self.ns = ns
         self.vars = default_vars(ns, APP, mlflow_backup_schedule=SCHEDULE)
         self.deploy = None
+        self.models_enabled = False
         self.secrets_after_deploy: dict[str, dict] = {}
 
 
@@ -56,9 +59,23 @@ def st(cluster):
     cluster.delete_namespace(ns)
 
 
-def need_deployed(st):
-    if st.deploy is None or st.deploy.rc != 0:
+def need_deployed(cluster, st):
+    """The stack deployed from nothing: by test_deploy_from_nothing when the file runs whole, else here, so that
+    any one test of the file runs alone (`pytest tests/integration/test_lifecycle.py::test_disable_models`)."""
+    if st.deploy is None:
+        st.deploy = deploy(cluster, st)
+    if st.deploy.rc != 0:
         pytest.fail("deploy.yml from nothing failed earlier in this module", pytrace=False)
+
+
+def need_models_enabled(cluster, st):
+    """Models serving models:/iris/1: by test_enable_models when the file runs whole, else here."""
+    need_deployed(cluster, st)
+    if not st.models_enabled:
+        r = cluster.run_playbook("enable_models.yml", {**st.vars, "models_uri": "models:/iris/1"})
+        if r.rc != 0:
+            pytest.fail(f"enable_models.yml failed: {r}", pytrace=False)
+        st.models_enabled = True
 
 
 def deploy(cluster, st, **extra):
@@ -83,7 +100,7 @@ def test_deploy_from_nothing(cluster, st):
 
 
 def test_every_object_exists(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     expect = {
         "Deployment": [a, f"{a}-models", f"{a}-postgresql", f"{a}-versitygw"],
@@ -110,7 +127,7 @@ def test_every_object_exists(cluster, st):
 
 
 def test_recommended_labels_on_every_object(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     bad = []
     for kind in ("Deployment", "Service", "Route", "ConfigMap", "Secret", "PersistentVolumeClaim", "NetworkPolicy",
                  "CronJob"):
@@ -130,7 +147,7 @@ def test_recommended_labels_on_every_object(cluster, st):
 
 
 def test_deployments_reach_desired_replicas(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     for name in (a, f"{a}-postgresql", f"{a}-versitygw", f"{a}-models"):
         wait_until(lambda: deployment_ready(cluster, ns, name), 60, what=f"Deployment {name} ready")
@@ -142,7 +159,7 @@ def test_deployments_reach_desired_replicas(cluster, st):
 
 
 def test_route_tls_and_whitelist(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     for name in (a, f"{a}-models"):
         r = get(cluster, "Route", ns, name)
@@ -157,7 +174,7 @@ def test_route_tls_and_whitelist(cluster, st):
 
 
 def test_summary_names_the_hosts_the_platform_generated(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     summary = " ".join(st.deploy.stdout.split())  # the callback folds long lines
     tracking = get(cluster, "Route", ns, a)["spec"]["host"]
@@ -168,14 +185,14 @@ def test_summary_names_the_hosts_the_platform_generated(cluster, st):
 
 
 def test_models_off_and_empty_uri(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     cm = get(cluster, "ConfigMap", st.ns, "models-cfg")
     assert cm["data"].get("MODELS_URI", None) == "", cm["data"]
 
 
 def test_no_secret_outside_secrets(cluster, st):
     """Passwords and keys are in Secrets only: not in ConfigMaps, argv, env values or output."""
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns = st.ns
     values = set()
     for s in app_secrets(cluster, ns).values():
@@ -205,7 +222,7 @@ def test_no_secret_outside_secrets(cluster, st):
 
 
 def test_pod_templates_carry_checksums(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     d = get(cluster, "Deployment", st.ns, APP)
     ann = d["spec"]["template"]["metadata"].get("annotations", {})
     assert any(k.startswith("checksum/") for k in ann), ann
@@ -215,7 +232,7 @@ def test_pod_templates_carry_checksums(cluster, st):
 
 
 def test_rerun_changes_nothing(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     pods = pod_names(cluster, st.ns)
     r = deploy(cluster, st)
@@ -228,7 +245,7 @@ def test_rerun_changes_nothing(cluster, st):
 
 
 def test_check_mode_rerun_reports_nothing(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     r = cluster.run_playbook("deploy.yml", st.vars, check=True)
     assert r.rc == 0, str(r)
@@ -240,7 +257,7 @@ def test_check_mode_rerun_reports_nothing(cluster, st):
 
 
 def test_change_whitelist_touches_only_routes(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     pods = pod_names(cluster, st.ns)
     cfg_before = get(cluster, "ConfigMap", st.ns, f"{APP}-config")["data"]
@@ -259,7 +276,7 @@ def test_change_whitelist_touches_only_routes(cluster, st):
 
 
 def test_change_password_rolls_only_tracking(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     before = cluster.snapshot(ns)
     users_before = secret_values(get(cluster, "Secret", ns, f"{a}-users"))
@@ -305,7 +322,7 @@ def _bump_memory_limit(res: dict) -> dict:
 
 
 def test_change_postgresql_limit_rolls_only_postgresql(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     defaults = role_defaults()
     key = "mlflow_postgresql_resources"
@@ -332,7 +349,7 @@ def test_change_postgresql_limit_rolls_only_postgresql(cluster, st):
 
 
 def test_enable_models(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     r = cluster.run_playbook("enable_models.yml", {**st.vars, "models_uri": "models:/iris/1"})
     assert r.rc == 0, str(r)
@@ -344,10 +361,11 @@ def test_enable_models(cluster, st):
     assert host in r.stdout, "the invocation URL is not printed"
     # The stack was rendered as deployed and applied as deploy.yml applies it: only Models changed.
     assert f"Changed objects: ConfigMap/models-cfg, Deployment/{a}-models'" in r.stdout, r.stdout[-3000:]
+    st.models_enabled = True
 
 
 def test_deploy_keeps_models_enabled(cluster, st):
-    need_deployed(st)
+    need_models_enabled(cluster, st)
     ns, a = st.ns, APP
     before = cluster.snapshot(ns)
     r = deploy(cluster, st)
@@ -358,7 +376,7 @@ def test_deploy_keeps_models_enabled(cluster, st):
 
 
 def test_enable_models_with_empty_uri_fails_without_change(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     r = cluster.run_playbook("enable_models.yml", {**st.vars, "models_uri": ""})
     assert r.rc != 0, str(r)
@@ -366,7 +384,7 @@ def test_enable_models_with_empty_uri_fails_without_change(cluster, st):
 
 
 def test_disable_models(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     r = cluster.run_playbook("disable_models.yml", st.vars)
     assert r.rc == 0, str(r)
@@ -399,7 +417,7 @@ def _tracking_env(cluster, ns):
 
 
 def test_artifact_store_allas_without_keys_fails_without_change(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     v = {**st.vars, **ALLAS}
     v.pop("mlflow_s3_access_key_id")
@@ -410,7 +428,7 @@ def test_artifact_store_allas_without_keys_fails_without_change(cluster, st):
 
 
 def test_artifact_store_to_allas(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     before = cluster.snapshot(ns)
     r = cluster.run_playbook("configure_artifact_store.yml", {**st.vars, **ALLAS})
@@ -435,7 +453,7 @@ def test_artifact_store_to_allas(cluster, st):
 
 
 def test_artifact_store_back_to_the_in_cluster_store(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     r = cluster.run_playbook("configure_artifact_store.yml",
                              {**st.vars, "mlflow_artifact_store": "versitygw", "mlflow_artifact_migrate": False})
@@ -470,7 +488,7 @@ def test_artifact_store_back_to_the_in_cluster_store(cluster, st):
          "no-move-to-minio"],
 )
 def test_bad_input_fails_before_any_change(cluster, st, playbook, override):
-    need_deployed(st)
+    need_deployed(cluster, st)
     before = cluster.snapshot(st.ns)
     r = cluster.run_playbook(playbook, {**st.vars, **override})
     assert r.rc != 0, str(r)
@@ -482,7 +500,7 @@ def test_bad_input_fails_before_any_change(cluster, st, playbook, override):
 
 
 def test_undeploy_keeps_pvcs_and_secrets(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns, a = st.ns, APP
     secrets_before = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
     pvcs_before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
@@ -502,7 +520,7 @@ def test_undeploy_keeps_pvcs_and_secrets(cluster, st):
 
 
 def test_redeploy_reuses_secrets_and_volumes(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns = st.ns
     secrets_before = {k: secret_values(v) for k, v in app_secrets(cluster, ns).items()}
     pvcs_before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in get(cluster, "PersistentVolumeClaim", ns)}
@@ -517,7 +535,7 @@ def test_redeploy_reuses_secrets_and_volumes(cluster, st):
 
 
 def test_undeploy_purge_removes_everything(cluster, st):
-    need_deployed(st)
+    need_deployed(cluster, st)
     ns = st.ns
     r = cluster.run_playbook("undeploy.yml", {**st.vars, "mlflow_purge": True})
     assert r.rc == 0, str(r)

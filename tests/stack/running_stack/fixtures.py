@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -36,17 +35,13 @@ def stack_cluster(request):
     if not private:
         yield request.getfixturevalue("cluster")
         return
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_csc_root_conftest", Path(__file__).parents[2] / "conftest.py")
-    root = importlib.util.module_from_spec(spec)  # tests/conftest.py: serve_cluster, CLUSTER_SH
-    sys.modules[spec.name] = root
-    spec.loader.exec_module(root)
+    from harness.cluster import serve_cluster
+    from harness.paths import CLUSTER_SH, REPO
 
     state = Path(private).resolve()
     env = {**os.environ, "CSC_MLFLOW_CLUSTER_DIR": str(state)}
-    subprocess.run([str(root.CLUSTER_SH), "up"], cwd=root.REPO, check=True, env=env)
-    yield from root.serve_cluster(state, env=env)
+    subprocess.run([str(CLUSTER_SH), "up"], cwd=REPO, check=True, env=env)
+    yield from serve_cluster(state, env=env)
 
 
 @pytest.fixture(scope="session")
