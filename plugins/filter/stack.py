@@ -4,7 +4,7 @@
 """The csc.mlflow filters that compute the stack's state, credentials and checks.
 
 Thin wrappers around plugins/plugin_utils (stack_state, kinds, credentials, inputs, tracking_config,
-settings); each filter is documented in plugins/filter/<name>.yml. Arguments are copied to
+settings, summary); each filter is documented in plugins/filter/<name>.yml. Arguments are copied to
 plain Python values first (Ansible 2.19 passes lazy containers).
 """
 
@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.plugin_utils import backup, credentials, inputs, kinds, settings, stack_state
+from ansible_collections.csc.mlflow.plugins.plugin_utils import backup, credentials, inputs, kinds, settings, stack_state, summary
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import presigned_path as _presigned_path
 from ansible_collections.csc.mlflow.plugins.plugin_utils.tracking_config import tracking_config as _tracking_config
@@ -133,6 +133,10 @@ def restore_report(log):
     return _call("restore_report", backup.restore_report, log)
 
 
+def deploy_summary(credentials, **kwargs):
+    return _call("deploy_summary", summary.deploy_summary, credentials, **kwargs)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -158,4 +162,5 @@ class FilterModule(object):
             "settings_record": settings_record,
             "backup_problems": backup_problems,
             "restore_report": restore_report,
+            "deploy_summary": deploy_summary,
         }

@@ -18,7 +18,7 @@ EXPECTED = {
     "artifact_store_problems", "stack_credentials", "secrets_plan", "users", "input_problems", "deploy_problems",
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
     "backup_problems", "restore_report", "tracking_replicas", "presigned_path", "ingress_problems",
-    "undeploy_kinds",
+    "undeploy_kinds", "deploy_summary",
 }
 FILTERS = stack.FilterModule().filters()
 
@@ -41,10 +41,11 @@ def test_each_filter_has_its_documentation_file(name):
         target = {"input_problems": stack.inputs.input_problems, "deploy_problems": stack.inputs.deploy_problems,
                   "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
                   "tracking_problems": stack.inputs.tracking_problems,
-                  "backup_problems": stack.backup.backup_problems, "tracking_config": stack._tracking_config}[name]
+                  "backup_problems": stack.backup.backup_problems, "tracking_config": stack._tracking_config,
+                  "deploy_summary": stack.summary.deploy_summary}[name]
         target_params = list(inspect.signature(target).parameters)
-        if name == "tracking_config":
-            target_params = target_params[1:]  # the input: the store
+        if name in ("tracking_config", "deploy_summary"):
+            target_params = target_params[1:]  # the input: the store, the credentials
         assert set(options) - {"_input"} == set(target_params)
     else:
         assert list(options)[1:] == named
