@@ -184,7 +184,8 @@ def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0, 
                       gc_older_than="30d"):
     """Problems with the tracking server's own input (csc.mlflow.mlflow_tracking).
 
-    The workers, and the garbage collection's schedule and age when there is a schedule. More than one replica (or an autoscaler that may run more) with MLflow's server-side jobs is
+    The workers, and the garbage collection's schedule and age when there is a schedule. More than one
+    replica (or an autoscaler that may run more) with MLflow's server-side jobs is
     refused rather than silently changed: every replica would start its own job runner on pod-local
     files (the jobs would run on whichever replica took the request, and periodic jobs once per
     replica). `autoscale_max_replicas`: 0 = no autoscaler, else at least `replicas`.

@@ -85,8 +85,8 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
             env.append("export MLFLOW_S3_ENDPOINT_URL=" + store["endpoint"])
             secret, key, secret_key = names["s3"], credentials.get("s3_key"), credentials.get("s3_secret")
         env.append("export AWS_ACCESS_KEY_ID=" + (key if show_credentials else _secret_command(cli, namespace, secret, "AWS_ACCESS_KEY_ID")))
-        env.append("export AWS_SECRET_ACCESS_KEY=" + (shlex_quote(secret_key) if show_credentials
-                                                     else _secret_command(cli, namespace, secret, "AWS_SECRET_ACCESS_KEY")))
+        shown = shlex_quote(secret_key) if show_credentials else _secret_command(cli, namespace, secret, "AWS_SECRET_ACCESS_KEY")
+        env.append("export AWS_SECRET_ACCESS_KEY=" + shown)
         if store.get("checksum_when_required"):
             env.extend(["export AWS_REQUEST_CHECKSUM_CALCULATION=when_required", "export AWS_RESPONSE_CHECKSUM_VALIDATION=when_required"])
     return {"summary": lines, "environment": env}
