@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The csc.mlflow.needs_apply, rollout_targets and stack_plan filters (documentation in <name>.yml)."""
+"""The csc.mlflow.needs_apply, rollout_targets, stack_plan and created_objects filters (documentation in <name>.yml)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import plan, stack_plan as _stack_plan, wait_targets
+from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import (
+    created_objects as _created_objects, plan, stack_plan as _stack_plan, wait_targets)
 from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
 
 
@@ -37,6 +38,15 @@ def stack_plan(objects, live, apply_all=False, live_hosts=None, applied=None, ad
         raise AnsibleFilterError("stack_plan: every object needs kind and metadata.name (%s)" % exc)
 
 
+def created_objects(applied, live):
+    """References to what an apply earlier in the run created (not live before it)."""
+    try:
+        return _created_objects(plain(applied) if applied else None, plain(live) or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("created_objects: every object needs apiVersion, kind and metadata.name (%s)" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"needs_apply": needs_apply, "rollout_targets": rollout_targets, "stack_plan": stack_plan}
+        return {"needs_apply": needs_apply, "rollout_targets": rollout_targets, "stack_plan": stack_plan,
+                "created_objects": created_objects}

@@ -131,6 +131,17 @@ def applied_objects(applied_result):
     return [item["result"] if isinstance(item, Mapping) and "result" in item else item for item in items]
 
 
+def created_objects(applied_result, live_index):
+    """References (apiVersion, kind, metadata.name) to the objects an apply earlier in the run returned
+    (`applied_result`, see applied_objects) that were not live before it (`live_index`: 'Kind/name' -> object):
+    what a run that is refused after that apply removes again."""
+    return [
+        {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": {"name": obj["metadata"]["name"]}}
+        for obj in applied_objects(applied_result)
+        if "%s/%s" % (obj["kind"], obj["metadata"]["name"]) not in (live_index or {})
+    ]
+
+
 def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=None, admitted=()):
     """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
     (all of them when `apply_all`: an upgrade or a store switch changes live objects first);

@@ -182,3 +182,14 @@ def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
     changed = dict(route, spec=dict(route["spec"], port={"targetPort": "http"}))
     assert ap.stack_plan([changed], {}, applied=applied)["plan"] == [changed]
     assert ap.stack_plan([route], {}, applied={"skipped": True})["plan"] == [route]
+
+
+def test_created_objects_are_those_an_apply_returned_that_were_not_live_before():
+    def route(name):
+        return {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": name, "uid": "u-" + name},
+                "spec": {"host": name + "-ns.apps.example"}}
+    applied = {"changed": True, "result": {"results": [{"result": route("new")}, {"result": route("old")}]}}
+    assert ap.created_objects(applied, {"Route/old": route("old")}) == [
+        {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "new"}}]
+    assert ap.created_objects({"changed": True, "result": route("one")}, {})[0]["metadata"] == {"name": "one"}
+    assert ap.created_objects({"skipped": True}, {}) == [] and ap.created_objects(None, {}) == []
