@@ -129,8 +129,8 @@ def backup_problems(values=None, **kwargs):
     return _call("backup_problems", backup.backup_problems, **_params("backup_problems", values, kwargs))
 
 
-def restore_report(log):
-    return _call("restore_report", backup.restore_report, log)
+def restore_summary(log, app_name, namespace, job, asked=""):
+    return _call("restore_summary", backup.restore_summary, log, app_name, namespace, job, asked)
 
 
 def deploy_summary(credentials, **kwargs):
@@ -161,6 +161,6 @@ class FilterModule(object):
             "tracking_config": tracking_config,
             "settings_record": settings_record,
             "backup_problems": backup_problems,
-            "restore_report": restore_report,
+            "restore_summary": restore_summary,
             "deploy_summary": deploy_summary,
         }

@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """Scheduled backups and restore: input checks and the restore Job's report.
 
-Pure logic behind the csc.mlflow.backup_problems and restore_report filters.
+Pure logic behind the csc.mlflow.backup_problems and restore_summary filters.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,3 +69,28 @@ def restore_report(log):
             if isinstance(value, dict):
                 found = value
     return found
+
+
+def restore_summary(log, app_name, namespace, job, asked=""):
+    """The lines the restore adds to the summary: what the restore Job `job` reported in `log` (the backup, its
+    schema and whether it was brought to the server's, the artifacts missing from the store or written after
+    the backup), or, when its report cannot be read, which backup was asked for (`asked`, empty = the newest)
+    and where its log is."""
+    report = restore_report(log)
+    if not report:
+        return ["Restored %s into %s (Job %s); its report could not be read here: kubectl -n %s logs job/%s --all-containers"
+                % (asked or "the newest backup", app_name, job, namespace, job)]
+    migrated = (", migrated to MLflow %s" % report.get("server_mlflow_version")) if report.get("schema_upgrade") else ""
+    lines = [
+        "Restored backup %s (finished %s, MLflow %s, schema %s%s) into %s in namespace %s (Job %s)."
+        % (report.get("backup"), report.get("finished"), report.get("backup_mlflow_version"), report.get("schema"),
+           migrated, app_name, namespace, job),
+        "Artifacts: %s in the backup, %s missing from the store, %s changed since."
+        % (report.get("artifacts"), report.get("artifacts_missing"), report.get("artifacts_changed")),
+    ]
+    if report.get("missing"):
+        lines.append("Missing: " + ", ".join(text(m) for m in report["missing"]))
+    if report.get("artifacts_not_in_backup"):
+        lines.append("Not in the backup (written after it; the restored database does not have these runs): %s artifact(s)"
+                     " of run(s) %s" % (report["artifacts_not_in_backup"], ", ".join(text(r) for r in report.get("runs_not_in_backup") or [])))
+    return lines

@@ -52,13 +52,14 @@ def tasks_of(path):
 
 
 def test_workloads_are_applied_only_after_the_build():
-    tasks = tasks_of(REPO / "roles" / "mlflow" / "tasks" / "apply_changes.yml")
-    names = [t["name"] for t in tasks]
-    # The build is the tracking role's hook of stage before_apply, which the shared role runs before the stack.
+    tasks = tasks_of(REPO / "playbooks" / "tasks" / "apply_services.yml")
+    # The build is the tracking role's hook of stage before_apply, which every applying playbook runs before the
+    # shared role's `apply` (the stack but the Routes and the Secrets).
     hooks = yaml.safe_load((REPO / "roles" / "mlflow_tracking" / "vars" / "main.yml").read_text())["_mlflow_tracking_hooks"]
     assert [h["stage"] for h in hooks if h["tasks_from"] == "build"] == ["before_apply"]
     before_apply = [i for i, t in enumerate(tasks) if "'before_apply'" in str(t.get("loop", ""))]
-    assert len(before_apply) == 1 and before_apply[0] < names.index("Apply the stack")
+    apply = [i for i, t in enumerate(tasks) if (t.get("ansible.builtin.include_role") or {}).get("tasks_from") == "apply"]
+    assert len(before_apply) == 1 and len(apply) == 1 and before_apply[0] < apply[0]
     build = tasks_of(REPO / "roles" / "mlflow_tracking" / "tasks" / "build.yml")
     assert [t["name"] for t in build][:2] == ["Apply the ImageStream, the build's ConfigMap and the BuildConfig",
                                               "Look for the image of this MLflow version"]

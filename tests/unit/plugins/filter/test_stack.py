@@ -17,7 +17,7 @@ EXPECTED = {
     "live_index", "stack_state", "route_hosts", "obsolete_objects", "object_refs", "artifact_store",
     "artifact_store_problems", "stack_credentials", "secrets_plan", "users", "input_problems", "deploy_problems",
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
-    "backup_problems", "restore_report", "tracking_replicas", "presigned_path", "ingress_problems",
+    "backup_problems", "restore_summary", "tracking_replicas", "presigned_path", "ingress_problems",
     "undeploy_kinds", "deploy_summary",
 }
 FILTERS = stack.FilterModule().filters()

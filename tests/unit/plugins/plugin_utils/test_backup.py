@@ -43,3 +43,22 @@ def test_restore_report_takes_the_last_report_line():
     assert backup.restore_report(log) == {"backup": "b", "missing": []}
     assert backup.restore_report("") == {}
     assert backup.restore_report(None) == {}
+
+
+def test_restore_summary_says_what_was_restored_and_what_is_missing():
+    report = {"backup": "20261201T023000Z", "finished": "2026-12-01T02:31:00Z", "backup_mlflow_version": "3.17.2",
+              "schema": "abc", "schema_upgrade": True, "server_mlflow_version": "3.18.0", "artifacts": 3,
+              "artifacts_missing": 1, "artifacts_changed": 0, "missing": ["1/r/artifacts/a.txt"],
+              "artifacts_not_in_backup": 2, "runs_not_in_backup": ["r2"]}
+    lines = backup.restore_summary("x\nRESTORE_REPORT " + json.dumps(report), "myml", "proj", "myml-restore-1")
+    assert lines == [
+        "Restored backup 20261201T023000Z (finished 2026-12-01T02:31:00Z, MLflow 3.17.2, schema abc, migrated to MLflow"
+        " 3.18.0) into myml in namespace proj (Job myml-restore-1).",
+        "Artifacts: 3 in the backup, 1 missing from the store, 0 changed since.",
+        "Missing: 1/r/artifacts/a.txt",
+        "Not in the backup (written after it; the restored database does not have these runs): 2 artifact(s) of run(s) r2"]
+    plain = dict(report, schema_upgrade=False, missing=[], artifacts_not_in_backup=0)
+    assert len(backup.restore_summary("RESTORE_REPORT " + json.dumps(plain), "myml", "proj", "j")) == 2
+    assert backup.restore_summary("", "myml", "proj", "j", "20261201T023000Z") == [
+        "Restored 20261201T023000Z into myml (Job j); its report could not be read here:"
+        " kubectl -n proj logs job/j --all-containers"]
