@@ -42,6 +42,14 @@ def field_fix(variable, field):
     return "%s.%s" % (variable, field) if variable else "%s of the container's resources" % field
 
 
+# minConstraint and maxConstraint: the LimitRange key, the field a bound needs a value of, the fields it bounds
+# (in the order Kubernetes checks them), the test that breaks it, and the words of the message.
+BOUNDS = (
+    ("min", "requests", ("requests", "limits"), below, "below", "minimum", "raise"),
+    ("max", "limits", ("limits", "requests"), above, "above", "maximum", "lower"),
+)
+
+
 # --------------------------------------------------------------------------------------------
 # LimitRange validation: PodValidateLimitFunc, PersistentVolumeClaimValidateLimitFunc
 # (plugin/pkg/admission/limitranger/admission.go) and request <= limit
@@ -61,29 +69,19 @@ def container_problems(c, limit_ranges, variables):
                 field_fix(var, "limits." + resource), format_quantity(c.requests[resource], resource), field_fix(var, "requests." + resource)))
     for lr_name, item in container_limit_items(limit_ranges, "Container"):
         where = "LimitRange %s" % lr_name
-        for resource, minimum in sorted(resource_list(item.get("min")).items()):
-            # minConstraint
-            shown = format_quantity(minimum, resource)
-            if resource not in c.requests:
-                problems.append("%s: no %s request, and %s has a minimum %s: set %s" % (
-                    c.subject, resource, where, shown, field_fix(var, "requests." + resource)))
-                continue
-            for field in ("requests", "limits"):
-                have = getattr(c, field)
-                if resource in have and below(have[resource], minimum):
-                    problems.append("%s: %s %s %s is below the minimum %s of %s: raise %s" % (
-                        c.subject, resource, field[:-1], c.value_text(field, resource), shown, where, field_fix(var, field + "." + resource)))
-        for resource, maximum in sorted(resource_list(item.get("max")).items()):
-            # maxConstraint
-            shown = format_quantity(maximum, resource)
-            if resource not in c.limits:
-                problems.append("%s: no %s limit, and %s has a maximum %s: set %s" % (c.subject, resource, where, shown, field_fix(var, "limits." + resource)))
-                continue
-            for field in ("limits", "requests"):
-                have = getattr(c, field)
-                if resource in have and above(have[resource], maximum):
-                    problems.append("%s: %s %s %s is above the maximum %s of %s: lower %s" % (
-                        c.subject, resource, field[:-1], c.value_text(field, resource), shown, where, field_fix(var, field + "." + resource)))
+        for key, needed, fields, beyond, side, bound_name, fix in BOUNDS:
+            for resource, bound in sorted(resource_list(item.get(key)).items()):
+                shown = format_quantity(bound, resource)
+                if resource not in getattr(c, needed):
+                    problems.append("%s: no %s %s, and %s has a %s %s: set %s" % (
+                        c.subject, resource, needed[:-1], where, bound_name, shown, field_fix(var, needed + "." + resource)))
+                    continue
+                for field in fields:
+                    have = getattr(c, field)
+                    if resource in have and beyond(have[resource], bound):
+                        problems.append("%s: %s %s %s is %s the %s %s of %s: %s %s" % (
+                            c.subject, resource, field[:-1], c.value_text(field, resource), side, bound_name, shown, where, fix,
+                            field_fix(var, field + "." + resource)))
         for resource, ratio in sorted(resource_list(item.get("maxLimitRequestRatio")).items()):
             problems.extend(_ratio_problem(c.subject, c, resource, ratio, where, var))
     return problems
@@ -139,26 +137,18 @@ def pod_problems(workload, containers, pod_spec, limit_ranges, variables):
     problems = []
     for lr_name, item in items:
         where = "LimitRange %s (type Pod)" % lr_name
-        for resource, minimum in sorted(resource_list(item.get("min")).items()):
-            if resource not in sums.requests:
-                problems.append("%s: no container requests %s, and %s has a minimum %s: set requests.%s in %s" % (
-                    subject, resource, where, format_quantity(minimum, resource), resource, var))
-                continue
-            for field in ("requests", "limits"):
-                have = getattr(sums, field)
-                if resource in have and below(have[resource], minimum):
-                    problems.append("%s: the containers' %s.%s add up to %s, below the minimum %s of %s: raise them (%s)" % (
-                        subject, field, resource, sums.value_text(field, resource), format_quantity(minimum, resource), where, var))
-        for resource, maximum in sorted(resource_list(item.get("max")).items()):
-            if resource not in sums.limits:
-                problems.append("%s: no container limits %s, and %s has a maximum %s: set limits.%s in %s" % (
-                    subject, resource, where, format_quantity(maximum, resource), resource, var))
-                continue
-            for field in ("limits", "requests"):
-                have = getattr(sums, field)
-                if resource in have and above(have[resource], maximum):
-                    problems.append("%s: the containers' %s.%s add up to %s, above the maximum %s of %s: lower them (%s)" % (
-                        subject, field, resource, sums.value_text(field, resource), format_quantity(maximum, resource), where, var))
+        for key, needed, fields, beyond, side, bound_name, fix in BOUNDS:
+            for resource, bound in sorted(resource_list(item.get(key)).items()):
+                shown = format_quantity(bound, resource)
+                if resource not in getattr(sums, needed):
+                    problems.append("%s: no container %s %s, and %s has a %s %s: set %s.%s in %s" % (
+                        subject, needed, resource, where, bound_name, shown, needed, resource, var))
+                    continue
+                for field in fields:
+                    have = getattr(sums, field)
+                    if resource in have and beyond(have[resource], bound):
+                        problems.append("%s: the containers' %s.%s add up to %s, %s the %s %s of %s: %s them (%s)" % (
+                            subject, field, resource, sums.value_text(field, resource), side, bound_name, shown, where, fix, var))
         for resource, ratio in sorted(resource_list(item.get("maxLimitRequestRatio")).items()):
             problems.extend(_ratio_problem(subject, sums, resource, ratio, where, var))
     return problems
@@ -173,18 +163,13 @@ def pvc_problems(pvc, limit_ranges, variables):
     problems = []
     for lr_name, item in container_limit_items(limit_ranges, "PersistentVolumeClaim"):
         where = "LimitRange %s" % lr_name
-        for resource, minimum in sorted(resource_list(item.get("min")).items()):
-            if resource not in requests:
-                problems.append("%s (PersistentVolumeClaim): no %s request, and %s has a minimum %s: set %s" % (
-                    name, resource, where, format_quantity(minimum, resource), fix))
-            elif below(requests[resource], minimum):
-                problems.append("%s (PersistentVolumeClaim): %s request %s is below the minimum %s of %s: raise %s" % (
-                    name, resource, format_quantity(requests[resource], resource), format_quantity(minimum, resource), where, fix))
-        for resource, maximum in sorted(resource_list(item.get("max")).items()):
-            if resource not in requests:
-                problems.append("%s (PersistentVolumeClaim): no %s request, and %s has a maximum %s: set %s" % (
-                    name, resource, where, format_quantity(maximum, resource), fix))
-            elif above(requests[resource], maximum):
-                problems.append("%s (PersistentVolumeClaim): %s request %s is above the maximum %s of %s: lower %s" % (
-                    name, resource, format_quantity(requests[resource], resource), format_quantity(maximum, resource), where, fix))
+        for key, _needed, _fields, beyond, side, bound_name, verb in BOUNDS:
+            for resource, bound in sorted(resource_list(item.get(key)).items()):
+                shown = format_quantity(bound, resource)
+                if resource not in requests:
+                    problems.append("%s (PersistentVolumeClaim): no %s request, and %s has a %s %s: set %s" % (
+                        name, resource, where, bound_name, shown, fix))
+                elif beyond(requests[resource], bound):
+                    problems.append("%s (PersistentVolumeClaim): %s request %s is %s the %s %s of %s: %s %s" % (
+                        name, resource, format_quantity(requests[resource], resource), side, bound_name, shown, where, verb, fix))
     return problems
