@@ -86,6 +86,10 @@ def users(value):
     return _call("users", inputs.normalise_users, value)
 
 
+def users_change(users, action, names, password=""):
+    return _call("users_change", inputs.users_change, users, action, names, password)
+
+
 def input_problems(values=None, **kwargs):
     return _call("input_problems", inputs.input_problems, **_params("input_problems", values, kwargs))
 
@@ -120,9 +124,21 @@ def tracking_config(store, **settings):
     return _call("tracking_config", _tracking_config, store, **settings)
 
 
-def settings_record(variables, allowed, users, whitelist, external_database, specs=None):
+def settings_record(variables, allowed, users, whitelist, external_database, specs=None, chosen=None):
     return _call("settings_record", settings.settings_record, variables, allowed, users, whitelist,
-                 external_database, specs)
+                 external_database, specs, chosen)
+
+
+def settings_kept(record, named, keep="chosen"):
+    return _call("settings_kept", settings.settings_kept, record, named, keep)
+
+
+def settings_named(values):
+    return _call("settings_named", settings.settings_named, values)
+
+
+def settings_chosen(record, named):
+    return _call("settings_chosen", settings.settings_chosen, record, named)
 
 
 def backup_problems(values=None, **kwargs):
@@ -153,6 +169,7 @@ class FilterModule(object):
             "stack_credentials": stack_credentials,
             "secrets_plan": secrets_plan,
             "users": users,
+            "users_change": users_change,
             "input_problems": input_problems,
             "deploy_problems": deploy_problems,
             "tracking_problems": tracking_problems,
@@ -160,6 +177,9 @@ class FilterModule(object):
             "artifact_store_input_problem": artifact_store_input_problem,
             "tracking_config": tracking_config,
             "settings_record": settings_record,
+            "settings_kept": settings_kept,
+            "settings_chosen": settings_chosen,
+            "settings_named": settings_named,
             "backup_problems": backup_problems,
             "restore_summary": restore_summary,
             "deploy_summary": deploy_summary,

@@ -176,7 +176,7 @@ def stack_credentials(live, names, users, models_user, store, database_uri, s3_a
     generated = []
     for user in users or []:
         given = default_true(user.get("password"), "")
-        kept = old(names["users"], user["name"])
+        kept = "" if to_bool(user.get("rotate", False)) else old(names["users"], user["name"])
         passwords[user["name"]] = given or kept or gen()
         if not given and (not kept or user["name"] in generated_before):
             generated.append(user["name"])

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 from collections.abc import Mapping
 
@@ -53,15 +54,78 @@ LONG_HOST_MSG = (
 def normalise_users(value):
     """mlflow_users as a list of {name, password?}.
 
-    Accepts a list of {name, password?} (kept as they are), a list of names, or one string of
-    names separated by commas or whitespace (AWX survey answers are strings).
+    Accepts a list of {name, password?} (kept as they are), a list of names, one string of
+    names separated by commas or whitespace (AWX survey answers are strings), or a JSON list as one
+    string (`-e 'mlflow_users=[...]'` reaches Ansible as text).
     """
     raw = value
+    if isinstance(raw, str) and raw.strip().startswith("["):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError("mlflow_users looks like a JSON list but is not one: give it as JSON "
+                             "(-e '{\"mlflow_users\": [\"alice\"]}') or as names separated by commas")
     if isinstance(raw, str):
         raw = [n for n in re.sub(r"[\s,]+", " ", raw).strip().split(" ") if n]
     if raw is None or not hasattr(raw, "__iter__"):
         raise ValueError("mlflow_users must be a list or a string, not %r" % (raw,))
     return [u if isinstance(u, Mapping) else {"name": text(u).strip()} for u in raw]
+
+
+USER_ACTIONS = ("add", "remove", "rotate")
+
+
+def users_change(users, action, names, password=""):
+    """The users after one change of playbooks/users.yml: {'users': [...], 'changed': [names], 'problem': ''}.
+
+    `users`: normalise_users() of the stack's users; `action`: add (a name already there keeps its password unless
+    `password` is given), remove (a name not there is no change) or rotate (a new password: `password`, or one
+    generated, marked {'rotate': True} for stack_credentials); `names`: one name or several (a list, or a string
+    separated by commas or spaces); `password`: a chosen password, for one name only.
+    A request that cannot be done (an unknown action, no name, a password for several names, a rotation of a user
+    who does not exist, a removal of every user) is returned as 'problem', worded for the user (it never holds
+    the password), with the users unchanged; the result itself holds the password: handle it as a secret.
+    """
+    current = [dict(u) for u in users or []]
+    known = [u["name"] for u in current]
+    problem = _users_change_problem(known, action, names, password)
+    if problem:
+        return {"users": current, "changed": [], "problem": problem}
+    names = [u["name"] for u in normalise_users(names)]
+    password = text(password or "")
+    changed = []
+    if action == "remove":
+        changed = [n for n in names if n in known]
+        return {"users": [u for u in current if u["name"] not in names], "changed": changed, "problem": ""}
+    for name in names:
+        if name not in known:
+            current.append({"name": name, "password": password} if password else {"name": name})
+            changed.append(name)
+        elif password or action == "rotate":
+            current[known.index(name)] = {"name": name, "password": password} if password else {"name": name, "rotate": True}
+            changed.append(name)
+    return {"users": current, "changed": changed, "problem": ""}
+
+
+def _users_change_problem(known, action, names, password):
+    if action not in USER_ACTIONS:
+        return "mlflow_user_action must be one of %s, not %r" % (", ".join(USER_ACTIONS), action)
+    try:
+        names = [u["name"] for u in normalise_users(names if names is not None else "")]
+    except ValueError as e:
+        return text(e).replace("mlflow_users", "mlflow_user_name")
+    if not names:
+        return "mlflow_user_name is empty: name the user to %s" % action
+    if password and len(names) > 1:
+        return "mlflow_user_password sets one user's password: name one user, not %s" % ", ".join(names)
+    if password and action == "remove":
+        return "mlflow_user_password is not used when removing a user: leave it empty"
+    if action == "rotate" and [n for n in names if n not in known]:
+        return "no user %s to rotate (the users: %s): add it instead" % (
+            ", ".join(n for n in names if n not in known), ", ".join(known))
+    if action == "remove" and not [n for n in known if n not in names]:
+        return "removing %s would leave the stack without users: add another user first" % ", ".join(names)
+    return ""
 
 
 def version_tuple(version):

@@ -31,19 +31,38 @@ def changed_objects(applied):
     return out
 
 
+def _read_command(cli, namespace, secret, key):
+    return "%s -n %s get secret %s -o jsonpath='{.data.%s}' | base64 -d" % (cli, namespace, secret, key)
+
+
 def _secret_command(cli, namespace, secret, key):
-    return '"$(%s -n %s get secret %s -o jsonpath=\'{.data.%s}\' | base64 -d)"' % (cli, namespace, secret, key)
+    return '"$(%s)"' % _read_command(cli, namespace, secret, key)
+
+
+def _user_lines(users_changed, passwords, cli, namespace, secret, show_credentials):
+    if not users_changed:
+        return []
+    changed = list(users_changed.get("names") or [])
+    if users_changed.get("action") == "remove":
+        return ["Removed: " + (", ".join(changed) or "nobody (no such user)")]
+    if not changed:
+        return ["No password changed (the users were there already; rotate gives one a new password)"]
+    return ["New password of %s: %s" % (name, shlex_quote(passwords[name]) if show_credentials
+                                         else _read_command(cli, namespace, secret, name))
+            for name in changed]
 
 
 def deploy_summary(credentials, version, app_name, namespace, openshift, tls, hosts, names, store, artifact_mode,
-                   presigned, service_lines=None, applied=None, secrets_changed=None, show_credentials=False):
+                   presigned, service_lines=None, applied=None, secrets_changed=None, show_credentials=False,
+                   users_changed=None):
     """{'summary': [lines], 'environment': [export lines]}.
 
     credentials: the run's (users {name: password}, client_key/secret of MinIO's user, s3_key/secret); hosts: the
     public host of each role ('' = none); store: the artifact store (uri, store, endpoint, in_cluster,
     checksum_when_required); presigned: whether the pre-signed path is on; service_lines: the service roles' own
     lines; applied: the stack_apply results of the run (None: the run applied nothing, no line); secrets_changed:
-    the names of the Secrets applied (None: no line).
+    the names of the Secrets applied (None: no line); users_changed: playbooks/users.yml's change, {action, names}
+    (a line per user whose password is new, with the command that reads it).
     """
     cli = "oc" if openshift else "kubectl"
     scheme = "https" if openshift or tls else "http"
@@ -67,6 +86,7 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
             lines.append("Large artifacts: through the tracking server (no public pre-signed path)")
     lines.extend(service_lines or [])
     lines.append("Users: " + ", ".join(users))
+    lines.extend(_user_lines(users_changed, users, cli, namespace, names["users"], show_credentials))
     if applied is not None:
         lines.append("Changed objects: " + (", ".join(changed_objects(applied)) or "none"))
     if secrets_changed is not None:

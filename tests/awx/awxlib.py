@@ -22,6 +22,7 @@ ENTRY_POINTS = {
     "playbooks/disable_models.yml": ["mlflow_models:disable", "mlflow:connect"] + _SERVICES,
     "playbooks/configure_artifact_store.yml": ["mlflow_tracking:artifact_store", "mlflow:connect", "mlflow:prepare"] + _SERVICES,
     "playbooks/restore.yml": ["mlflow_tracking:restore", "mlflow:connect"] + _SERVICES,
+    "playbooks/users.yml": ["mlflow:users"] + _SERVICES,
     "playbooks/undeploy.yml": ["mlflow:undeploy"],
 }
 

@@ -27,10 +27,14 @@ UPDATE = os.environ.get("CSC_MLFLOW_UPDATE_GOLDEN") == "1"
 
 def render(case: dict, tmp_path: Path) -> dict:
     out, extra = tmp_path / "out.json", tmp_path / "case.json"
-    # `inventory_vars`: a group_vars file of an inventory the case renders with (its own variables win).
+    # `inventory_vars`: vars files the case renders with, in order (an inventory's group_vars, an instance's
+    # -e @file; the case's own variables win).
     if "inventory_vars" in case:
-        case = {**yaml.safe_load((REPO / case["inventory_vars"]).read_text()),
-                **{k: v for k, v in case.items() if k != "inventory_vars"}}
+        files = case["inventory_vars"] if isinstance(case["inventory_vars"], list) else [case["inventory_vars"]]
+        merged = {}
+        for name in files:
+            merged.update(yaml.safe_load((REPO / name).read_text()))
+        case = {**merged, **{k: v for k, v in case.items() if k != "inventory_vars"}}
     extra.write_text(json.dumps(case))
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), str(Path(__file__).parent / "render.yml"), "-e", f"@{extra}", "-e", f"out={out}"],

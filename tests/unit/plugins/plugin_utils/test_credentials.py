@@ -352,3 +352,9 @@ def test_known_logins_map_names_every_valid_basic_auth_header():
         token = base64.b64encode(f"{user['name']}:{user['password']}".encode()).decode()
         assert f'"Basic {token}" "";' in lines
     assert cr.known_logins_map([]) == ""
+
+
+def test_a_rotated_user_gets_a_generated_password_and_the_others_keep_theirs(counting):
+    c = credentials(KEPT, [{"name": "alice", "rotate": True}, {"name": "bob"}])
+    assert c["users"] == {"alice": "G1" + "x" * 22, "bob": "kept-bob"}
+    assert c["generated"] == ["alice", "bob"]

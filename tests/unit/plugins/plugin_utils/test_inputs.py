@@ -310,3 +310,50 @@ def test_whitelist_on_another_controller_is_refused_unless_accepted(ingress_clas
     assert "Ingress mlflow carries the IP whitelist" in problems[0] and named in problems[0]
     assert "Ingress mlflow-models has no TLS" in problems[1]
     assert inp.ingress_problems([_ingress(ingress_class=ingress_class)], whitelist_unenforced_accepted=True) == []
+
+
+USERS = [{"name": "alice", "password": "alice-chosen-password"}, {"name": "bob"}]
+
+
+def test_users_change_add_keeps_the_others_and_is_idempotent():
+    out = inp.users_change(USERS, "add", "carol")
+    assert out == {"users": USERS + [{"name": "carol"}], "changed": ["carol"], "problem": ""}
+    assert inp.users_change(USERS, "add", "bob") == {"users": USERS, "changed": [], "problem": ""}
+    assert inp.users_change(USERS, "add", "carol, dave")["changed"] == ["carol", "dave"]
+
+
+def test_users_change_add_with_a_password_sets_it():
+    out = inp.users_change(USERS, "add", "bob", "a-chosen-password-of-bob")
+    assert out["users"][1] == {"name": "bob", "password": "a-chosen-password-of-bob"} and out["changed"] == ["bob"]
+
+
+def test_users_change_rotate_asks_for_a_new_password():
+    out = inp.users_change(USERS, "rotate", "alice")
+    assert out["users"] == [{"name": "alice", "rotate": True}, {"name": "bob"}] and out["changed"] == ["alice"]
+
+
+def test_users_change_remove():
+    assert inp.users_change(USERS, "remove", "bob") == {"users": USERS[:1], "changed": ["bob"], "problem": ""}
+    assert inp.users_change(USERS, "remove", "nobody") == {"users": USERS, "changed": [], "problem": ""}
+
+
+@pytest.mark.parametrize("action, names, password, problem", [
+    ("delete", "bob", "", "mlflow_user_action must be one of add, remove, rotate"),
+    ("add", "", "", "mlflow_user_name is empty"),
+    ("add", "a,b", "pw-pw-pw-pw-pw-pw-pw", "name one user, not a, b"),
+    ("remove", "bob", "pw-pw-pw-pw-pw-pw-pw", "not used when removing"),
+    ("rotate", "carol", "", "no user carol to rotate (the users: alice, bob)"),
+    ("remove", "alice bob", "", "without users"),
+    ("add", "[not json", "", "mlflow_user_name looks like a JSON list"),
+])
+def test_users_change_problems_change_nothing(action, names, password, problem):
+    out = inp.users_change(USERS, action, names, password)
+    assert problem in out["problem"] and out["users"] == USERS and out["changed"] == []
+    if password:
+        assert password not in out["problem"]
+
+
+def test_users_as_a_json_list_in_a_string():
+    assert inp.normalise_users('["alice", {"name": "bob"}]') == [{"name": "alice"}, {"name": "bob"}]
+    with pytest.raises(ValueError, match="JSON list"):
+        inp.normalise_users("[alice")

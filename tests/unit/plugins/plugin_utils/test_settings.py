@@ -76,3 +76,70 @@ def test_secret_like_names_in_the_allow_list_are_refused():
 def test_names_that_are_not_mlflow_variables_are_refused():
     with pytest.raises(ValueError, match="not mlflow_ variables: ansible_host"):
         record({}, ["ansible_host"])
+
+
+def test_the_record_keeps_the_chosen_names_it_records():
+    out = json.loads(st.settings_record({"mlflow_workers": 4, "mlflow_version": "3.17.2"},
+                                        ["mlflow_workers", "mlflow_version", "mlflow_users"],
+                                        [{"name": "alice"}], [], "", chosen=["mlflow_users", "mlflow_workers",
+                                                                               "mlflow_namespace"]))
+    # mlflow_namespace is not recorded: choosing it is not remembered either
+    assert out["chosen"] == ["mlflow_users", "mlflow_workers"]
+    assert "chosen" not in json.loads(st.settings_record({}, [], [], [], ""))
+
+
+RECORD = {"vars": {"mlflow_users": [{"name": "alice"}, {"name": "bob"}], "mlflow_backup_schedule": "30 2 * * *",
+                   "mlflow_version": "3.17.2", "mlflow_workers": 2, "mlflow_nginx_image": "nginx:1"},
+          "chosen": ["mlflow_backup_schedule", "mlflow_users"], "external_database": False}
+
+
+def test_a_deploy_keeps_what_a_user_chose_and_the_version():
+    assert st.settings_kept(json.dumps(RECORD), []) == {
+        "mlflow_users": [{"name": "alice"}, {"name": "bob"}], "mlflow_backup_schedule": "30 2 * * *",
+        "mlflow_version": "3.17.2"}
+
+
+def test_what_this_run_sets_wins():
+    kept = st.settings_kept(RECORD, ["mlflow_users", "mlflow_version", "mlflow_namespace"])
+    assert kept == {"mlflow_backup_schedule": "30 2 * * *"}
+
+
+def test_the_entry_points_that_change_one_thing_keep_every_value():
+    assert st.settings_kept(RECORD, ["mlflow_workers"], keep="all") == {
+        n: v for n, v in RECORD["vars"].items() if n != "mlflow_workers"}
+
+
+def test_a_record_from_before_chosen_existed_keeps_every_value():
+    old = {"vars": RECORD["vars"], "external_database": False}
+    assert st.settings_kept(old, []) == RECORD["vars"]
+    assert st.settings_chosen(old, ["mlflow_namespace"]) == sorted(list(RECORD["vars"]) + ["mlflow_namespace"])
+
+
+def test_no_record_keeps_nothing():
+    assert st.settings_kept("", []) == {}
+    assert st.settings_kept(None, [], keep="all") == {}
+    assert st.settings_chosen("", ["mlflow_users"]) == ["mlflow_users"]
+
+
+def test_chosen_accumulates():
+    assert st.settings_chosen(RECORD, ["mlflow_workers"]) == ["mlflow_backup_schedule", "mlflow_users", "mlflow_workers"]
+
+
+@pytest.mark.parametrize("bad", ["[1]", '{"vars": [1]}', "not json"])
+def test_a_broken_record_is_an_error(bad):
+    with pytest.raises(ValueError):
+        st.settings_kept(bad, [])
+
+
+def test_keep_is_checked():
+    with pytest.raises(ValueError, match="keep"):
+        st.settings_kept(RECORD, [], keep="some")
+
+
+def test_what_counts_as_set():
+    assert st.settings_named({"mlflow_users": "alice", "mlflow_backup_schedule": "", "mlflow_workers": None,
+                              "mlflow_version": "3.17.2"}) == ["mlflow_backup_schedule", "mlflow_users", "mlflow_version"]
+    # a blank survey answer for the users asks for no change; an empty schedule removes the backups
+    assert st.settings_named({"mlflow_users": "  ", "mlflow_backup_schedule": ""}) == ["mlflow_backup_schedule"]
+    assert st.settings_named({"mlflow_users": []}) == ["mlflow_users"]
+    assert st.settings_named(None) == []

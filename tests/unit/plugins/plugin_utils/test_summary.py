@@ -74,3 +74,13 @@ def test_changed_objects_of_the_apply_tasks():
     assert sm.changed_objects([routes, {"skipped": True}, None, single]) == ["Route/demo", "ConfigMap/models-cfg"]
     out = summary(applied=[None, {"skipped": True}], secrets_changed=["demo-users"])
     assert out["summary"][-2:] == ["Changed objects: none", "Changed Secrets: demo-users"]
+
+
+def test_users_playbook_says_how_to_read_a_new_password():
+    out = summary(users_changed={"action": "add", "names": ["bob"]})
+    assert out["summary"][-1] == "New password of bob: oc -n ns1 get secret demo-users -o jsonpath='{.data.bob}' | base64 -d"
+    shown = summary(users_changed={"action": "rotate", "names": ["alice"]}, show_credentials=True)
+    assert shown["summary"][-1] == "New password of alice: 'pa ss'\"'\"'word'"
+    assert summary(users_changed={"action": "add", "names": []})["summary"][-1].startswith("No password changed")
+    assert summary(users_changed={"action": "remove", "names": ["bob"]})["summary"][-1] == "Removed: bob"
+    assert "Removed" not in str(summary(users_changed=None)["summary"])
