@@ -82,8 +82,8 @@ def secrets_plan(secrets, live):
     return _call("secrets_plan", credentials.secrets_plan, secrets, live)
 
 
-def users(value):
-    return _call("users", inputs.normalise_users, value)
+def users(value, kept=None):
+    return _call("users", inputs.normalise_users, value, kept)
 
 
 def users_change(users, action, names, password=""):

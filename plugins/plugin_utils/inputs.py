@@ -51,14 +51,17 @@ LONG_HOST_MSG = (
 )
 
 
-def normalise_users(value):
-    """mlflow_users as a list of {name, password?}.
+def normalise_users(value, kept=None):
+    """mlflow_users as a list of {name, password?}; with `kept`, a blank value (None, or a string of spaces: an AWX
+    survey answer left empty, an extra var that no fact can override) is read as `kept` (the users to keep).
 
     Accepts a list of {name, password?} (kept as they are), a list of names, one string of
     names separated by commas or whitespace (AWX survey answers are strings), or a JSON list as one
     string (`-e 'mlflow_users=[...]'` reaches Ansible as text).
     """
     raw = value
+    if kept is not None and (raw is None or (isinstance(raw, str) and not raw.strip())):
+        raw = kept
     if isinstance(raw, str) and raw.strip().startswith("["):
         try:
             raw = json.loads(raw)

@@ -144,6 +144,14 @@ def test_job_templates_with_survey_defaults(cluster, ee_env):
     assert r.rc == 0 and r.changed == 0, str(r)
     assert cluster.snapshot(ns) == first
 
+    # Users: a colleague added by the Users template stays through a deploy whose Users answer is left empty
+    r = job.run("playbooks/users.yml", {"mlflow_user_action": "add", "mlflow_user_name": "alice"})
+    assert r.rc == 0, str(r)
+    assert set(job.objects("Secret")[f"{APP}-users"].data.to_dict()) == {"mlflow", "alice"}
+    r = job.run("playbooks/deploy.yml")
+    assert r.rc == 0 and r.changed == 0, str(r)
+    assert set(job.objects("Secret")[f"{APP}-users"].data.to_dict()) == {"mlflow", "alice"}
+
     # Enable models (the one required answer without a default)
     r = job.run("playbooks/enable_models.yml", {"mlflow_models_uri": "models:/iris/1"})
     assert r.rc == 0, str(r)

@@ -47,8 +47,9 @@ def test_gc_and_metrics_objects_fit_and_rerun_is_a_no_op(cluster, make_namespace
     assert route["spec"]["to"]["name"] == APP
     assert [p["port"] for p in svc["spec"]["ports"]] == [9090]
     rerun_changes_nothing(cluster, ns, v)
-    # Switched off again: their objects go (the rest stays as it was), and a re-run changes nothing.
-    off = default_vars(ns, APP)
+    # Switched off again, by name (a run that does not set them keeps them): their objects go (the rest stays as it
+    # was), and a re-run changes nothing.
+    off = default_vars(ns, APP, mlflow_gc_schedule="", mlflow_metrics_enabled=False)
     r = cluster.run_playbook("deploy.yml", off)
     assert r.rc == 0, str(r)
     for kind, name in (("CronJob", f"{APP}-gc"), ("Service", f"{APP}-metrics"), ("NetworkPolicy", f"{APP}-metrics")):
@@ -89,8 +90,8 @@ def test_a_servicemonitor_only_where_the_project_may_have_one(cluster, make_name
     assert d["added"] == [f"ServiceMonitor/{APP}"] and d["removed"] == [] and d["changed"] == [], d
     rerun_changes_nothing(cluster, ns, v)
 
-    # Metrics off: the ServiceMonitor goes with the Service; undeploy finds nothing left of it.
-    off = default_vars(ns, APP)
+    # Metrics off (named): the ServiceMonitor goes with the Service; undeploy finds nothing left of it.
+    off = default_vars(ns, APP, mlflow_metrics_enabled=False)
     r = cluster.run_playbook("deploy.yml", off)
     assert r.rc == 0, str(r)
     assert get(cluster, "ServiceMonitor", ns) == [] and get(cluster, "Service", ns, f"{APP}-metrics") is None

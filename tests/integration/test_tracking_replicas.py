@@ -104,7 +104,7 @@ def test_two_replicas_with_server_side_jobs_are_refused_before_any_change(cluste
 
 
 def test_back_to_one_replica_removes_the_pdb(cluster, ns):
-    _v, r = deploy(cluster, ns)
+    _v, r = deploy(cluster, ns, mlflow_tracking_replicas=1)  # named: a run that does not set it keeps the 2
     assert r.rc == 0, str(r)
     dep = get(cluster, "Deployment", ns, APP)
     assert dep["spec"]["replicas"] == 1
@@ -134,8 +134,8 @@ def test_an_autoscaler_keeps_the_replicas_it_chose_and_goes_when_off(cluster, ns
     assert r.rc == 0, str(r)
     assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 2, "the deploy undid the autoscaler's choice"
     rerun_changes_nothing(cluster, ns, v)
-    # Off again: the autoscaler goes and the Deployment is back at mlflow_tracking_replicas.
-    _v, r = deploy(cluster, ns)
+    # Off again (named): the autoscaler goes and the Deployment is back at mlflow_tracking_replicas.
+    _v, r = deploy(cluster, ns, mlflow_tracking_autoscale_max_replicas=0)
     assert r.rc == 0, str(r)
     assert get(cluster, "HorizontalPodAutoscaler", ns, APP) is None
     dep = get(cluster, "Deployment", ns, APP)

@@ -6,11 +6,16 @@ CHECKSUM_WHEN_REQUIRED. Objects already present at the destination with the same
 not copied again, so a re-run continues where a failed one stopped. Every object is then read
 back from the destination and its SHA-256 compared with the source's (ETags differ between
 engines and upload part sizes: they prove nothing). Prints one JSON line at the end.
+
+With --probe (run before the tracking server stops) it only tries both stores' keys: the source is listed, the
+destination bucket is reached (created when missing), and a probe object is written, read back and deleted. A
+refusal exits non-zero naming the store and the error code (InvalidAccessKeyId, SignatureDoesNotMatch, ...).
 """
 import hashlib
 import json
 import os
 import sys
+import uuid
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -66,6 +71,36 @@ def digest(s3, bucket, key):
     return stream.sha.hexdigest()
 
 
+def refused(side, error):
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+    where = os.environ.get(f"{side}_ENDPOINT_URL", "")
+    return f"the {'new' if side == 'DST' else 'current'} store ({where}) refused the request: {code}"
+
+
+def probe():
+    src, dst = client("SRC"), client("DST")
+    sb, db = os.environ["SRC_BUCKET"], os.environ["DST_BUCKET"]
+    try:
+        src.list_objects_v2(Bucket=sb, Prefix=prefix("SRC"), MaxKeys=1)
+    except Exception as e:  # pylint: disable=broad-except
+        sys.exit(refused("SRC", e))
+    key = f"{prefix('DST')}.csc-mlflow-probe-{uuid.uuid4().hex}"
+    try:
+        try:
+            dst.head_bucket(Bucket=db)
+        except Exception:  # pylint: disable=broad-except
+            dst.create_bucket(Bucket=db)
+        dst.put_object(Bucket=db, Key=key, Body=b"probe")
+        body = dst.get_object(Bucket=db, Key=key)["Body"].read()
+        dst.delete_object(Bucket=db, Key=key)
+    except Exception as e:  # pylint: disable=broad-except
+        sys.exit(refused("DST", e))
+    if body != b"probe":
+        sys.exit(f"the new store returned other bytes than it was given for {key}")
+    print(json.dumps({"probe": "ok", "source": f"s3://{sb}/{prefix('SRC')}", "destination": f"s3://{db}/{prefix('DST')}"}),
+          flush=True)
+
+
 def main():
     src, dst = client("SRC"), client("DST")
     sb, db = os.environ["SRC_BUCKET"], os.environ["DST_BUCKET"]
@@ -106,4 +141,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--probe"]:
+        probe()
+    else:
+        main()

@@ -357,3 +357,11 @@ def test_users_as_a_json_list_in_a_string():
     assert inp.normalise_users('["alice", {"name": "bob"}]') == [{"name": "alice"}, {"name": "bob"}]
     with pytest.raises(ValueError, match="JSON list"):
         inp.normalise_users("[alice")
+
+
+def test_a_blank_users_answer_keeps_the_users():
+    kept = [{"name": "alice"}, {"name": "bob"}]
+    for blank in ("", "  ", None):
+        assert inp.normalise_users(blank, kept=kept) == kept
+    assert inp.normalise_users("carol", kept=kept) == [{"name": "carol"}]
+    assert inp.normalise_users("") == []

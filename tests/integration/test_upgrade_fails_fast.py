@@ -1,0 +1,58 @@
+"""An upgrade that cannot go through stops nothing, or puts back what it stopped (issue: "Day two as a researcher
+lives it"). The test cluster refuses to run an image that has no record (tests/cluster/contracts.py: the pod waits
+in ImagePullBackOff, as a registry without the tag leaves it), and csc.mlflow.rollout_wait fails a Job whose pod
+cannot pull within seconds, so both runs end long before mlflow_job_deadline."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployment import default_vars, get
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+APP = "mlff"
+OLD = "2.22.5"  # tests/cluster/test-images.yml: example.test/mlflow:2.22.5
+VERSION_ANNOTATION = "csc.mlflow/mlflow-version"
+
+
+def tracking(cluster, ns):
+    d = get(cluster, "Deployment", ns, APP)
+    return d["spec"]["replicas"], d["metadata"]["annotations"][VERSION_ANNOTATION], \
+        d["spec"]["template"]["spec"]["containers"]
+
+
+def jobs(cluster, ns, part):
+    return [j["metadata"]["name"] for j in get(cluster, "Job", ns) if part in j["metadata"]["name"]]
+
+
+def test_a_new_image_that_does_not_run_stops_nothing(cluster, namespace):
+    ns = namespace
+    assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
+    replicas, version, _ = tracking(cluster, ns)
+
+    r = cluster.run_playbook("deploy.yml", default_vars(ns, APP, mlflow_version="3.99.0"))
+    assert r.rc != 0, str(r)
+    assert jobs(cluster, ns, "-img-") and "ImagePullBackOff" in r.stdout, r.stdout[-3000:]
+    assert tracking(cluster, ns)[:2] == (replicas, version)  # never stopped
+    assert not jobs(cluster, ns, "-bk-") and not jobs(cluster, ns, "-dbup-")
+    assert r.seconds < 300, r.seconds  # not the hour of mlflow_job_deadline
+
+
+def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
+    ns = namespace
+    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
+                       mlflow_allow_insecure_version=True)
+    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    _, _, containers_before = tracking(cluster, ns)
+
+    # the new version's image runs; the backup's does not: the writers were stopped for it
+    r = cluster.run_playbook("deploy.yml", default_vars(
+        ns, APP, mlflow_version="3.17.2", mlflow_image="ghcr.io/mlflow/mlflow:v3.17.2-full",
+        mlflow_backup_image="example.test/missing:1"))
+    assert r.rc != 0, str(r)
+    assert f"MLflow {OLD} runs again" in r.stdout, r.stdout[-3000:]
+    replicas, version, containers = tracking(cluster, ns)
+    assert (replicas, version) == (1, OLD) and containers == containers_before
+    assert jobs(cluster, ns, "-bk-") and not jobs(cluster, ns, "-dbup-")
+    assert r.seconds < 300, r.seconds
