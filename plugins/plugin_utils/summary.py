@@ -47,9 +47,11 @@ def _user_lines(users_changed, passwords, cli, namespace, secret, show_credentia
         return ["Removed: " + (", ".join(changed) or "nobody (no such user)")]
     if not changed:
         return ["No password changed (the users were there already; rotate gives one a new password)"]
-    return ["New password of %s: %s" % (name, shlex_quote(passwords[name]) if show_credentials
-                                         else _read_command(cli, namespace, secret, name))
-            for name in changed]
+
+    def shown(name):
+        return shlex_quote(passwords[name]) if show_credentials else _read_command(cli, namespace, secret, name)
+
+    return ["New password of %s: %s" % (name, shown(name)) for name in changed]
 
 
 def deploy_summary(credentials, version, app_name, namespace, openshift, tls, hosts, names, store, artifact_mode,

@@ -17,9 +17,9 @@ VERSION_ANNOTATION = "csc.mlflow/mlflow-version"
 
 
 def tracking(cluster, ns):
+    """(replicas, MLflow version, containers) of the tracking Deployment."""
     d = get(cluster, "Deployment", ns, APP)
-    return d["spec"]["replicas"], d["metadata"]["annotations"][VERSION_ANNOTATION], \
-        d["spec"]["template"]["spec"]["containers"]
+    return d["spec"]["replicas"], d["metadata"]["annotations"][VERSION_ANNOTATION], d["spec"]["template"]["spec"]["containers"]
 
 
 def jobs(cluster, ns, part):
@@ -29,7 +29,7 @@ def jobs(cluster, ns, part):
 def test_a_new_image_that_does_not_run_stops_nothing(cluster, namespace):
     ns = namespace
     assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
-    replicas, version, _ = tracking(cluster, ns)
+    replicas, version = tracking(cluster, ns)[:2]
 
     r = cluster.run_playbook("deploy.yml", default_vars(ns, APP, mlflow_version="3.99.0"))
     assert r.rc != 0, str(r)
@@ -44,7 +44,7 @@ def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
     old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
                        mlflow_allow_insecure_version=True)
     assert cluster.run_playbook("deploy.yml", old).rc == 0
-    _, _, containers_before = tracking(cluster, ns)
+    containers_before = tracking(cluster, ns)[2]
 
     # the new version's image runs; the backup's does not: the writers were stopped for it
     r = cluster.run_playbook("deploy.yml", default_vars(

@@ -62,9 +62,9 @@ def entry_points(playbook: Path) -> list[str]:
 def options(entries: list[str]) -> dict:
     out = {}
     for entry in entries:
-        role, _, point = entry.partition(":")
+        role, point = (entry.split(":") + ["main"])[:2]
         specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-        out.update(specs[point or "main"].get("options") or {})
+        out.update(specs[point].get("options") or {})
     return out
 
 

@@ -79,10 +79,10 @@ def test_names_that_are_not_mlflow_variables_are_refused():
 
 
 def test_the_record_keeps_the_chosen_names_it_records():
+    chosen = ["mlflow_users", "mlflow_workers", "mlflow_namespace"]
     out = json.loads(st.settings_record({"mlflow_workers": 4, "mlflow_version": "3.17.2"},
                                         ["mlflow_workers", "mlflow_version", "mlflow_users"],
-                                        [{"name": "alice"}], [], "", chosen=["mlflow_users", "mlflow_workers",
-                                                                               "mlflow_namespace"]))
+                                        [{"name": "alice"}], [], "", chosen=chosen))
     # mlflow_namespace is not recorded: choosing it is not remembered either
     assert out["chosen"] == ["mlflow_users", "mlflow_workers"]
     assert "chosen" not in json.loads(st.settings_record({}, [], [], [], ""))
