@@ -105,6 +105,17 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         listing = json.loads((root / backups[0] / "artifacts.json").read_text())
         assert any(before in o["key"] and o["key"].endswith("notes.txt") for o in listing["objects"]), listing
 
+        # backup.yml: one more now, by the Job it starts (the CronJob's pod under another name), run here
+        r = playbook(stack_cluster, "backup.yml", extra_vars={"mlflow_namespace": ns})
+        assert r.rc == 0, str(r)
+        (now_job,) = [s for n, s in stack.deployed.job_specs() if n.startswith(f"{app}-bkp-")]
+        assert now_job["containers"][0]["command"] == spec["containers"][0]["command"]
+        for name, res in _run_pod(stack, now_job, "pvc"):
+            assert res.returncode == 0, (name, res.stdout, res.stderr)
+        both = sorted(d.name for d in root.iterdir())
+        assert len(both) == 2 and both[0] == backups[0], both
+        shutil.rmtree(root / both[1])  # the restore below picks the newest: the first one, as before
+
         after = _result(stack.run_client("import sys; sys.argv = ['x', 'after']\n" + WRITE))["run_id"]
 
         # the writers stop (restore.yml scales them to 0), then the database is lost
