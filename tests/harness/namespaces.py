@@ -126,3 +126,17 @@ class Namespaces:
     def cleanup(self) -> None:
         for ns in list(self._namespaces):
             self.delete_namespace(ns)
+
+
+def module_namespace(prefix: str):
+    """A module-scoped fixture ``ns``: one fresh namespace for the tests of a module that tell one story in file
+    order, deleted after the module. In the module: ``ns = module_namespace("it-story")``."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def ns(cluster):
+        name = cluster.fresh_namespace(prefix)
+        yield name
+        cluster.delete_namespace(name)
+
+    return ns

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deployment import REPO, get, secret_values, summary_changes, summary_lines
+from harness.namespaces import module_namespace
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -19,12 +20,7 @@ APP = "rerun"
 SCHEDULE = "30 2 * * *"
 VERSION_ANNOTATION = "csc.mlflow/mlflow-version"
 
-
-@pytest.fixture(scope="module")
-def ns(cluster):
-    name = cluster.fresh_namespace("it-rerun")
-    yield name
-    cluster.delete_namespace(name)
+ns = module_namespace("it-rerun")
 
 
 def run(cluster, ns, playbook="deploy.yml", **extra):

@@ -13,17 +13,13 @@ import copy
 import pytest
 
 from deployment import default_vars, deployment_ready, get, rerun_changes_nothing, wait_until
+from harness.namespaces import module_namespace
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 APP = "mlr"
 
-
-@pytest.fixture(scope="module")
-def ns(cluster):
-    name = cluster.fresh_namespace("it-replicas")
-    yield name
-    cluster.delete_namespace(name)
+ns = module_namespace("it-replicas")
 
 
 def deploy(cluster, ns, **extra):
