@@ -149,6 +149,10 @@ def restore_summary(log, app_name, namespace, job, asked=""):
     return _call("restore_summary", backup.restore_summary, log, app_name, namespace, job, asked)
 
 
+def redact(lines, secrets):
+    return _call("redact", summary.redact, lines, secrets)
+
+
 def deploy_summary(credentials, **kwargs):
     return _call("deploy_summary", summary.deploy_summary, credentials, **kwargs)
 
@@ -183,4 +187,5 @@ class FilterModule(object):
             "backup_problems": backup_problems,
             "restore_summary": restore_summary,
             "deploy_summary": deploy_summary,
+            "redact": redact,
         }

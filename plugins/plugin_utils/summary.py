@@ -31,6 +31,31 @@ def changed_objects(applied):
     return out
 
 
+def redact(lines, secrets):
+    """`lines` (a list of text) with every value of `secrets` (strings, or dicts and lists of them, as the run's
+    credentials) of 6 characters or more replaced by '***': a Job's log a run shows may quote what it was given."""
+    values = set()
+
+    def collect(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                collect(v)
+        elif isinstance(value, str) and len(value) >= 6:
+            values.add(value)
+
+    collect(secrets)
+    out = []
+    for line in lines or []:
+        line = str(line)
+        for value in sorted(values, key=len, reverse=True):
+            line = line.replace(value, "***")
+        out.append(line)
+    return out
+
+
 def _read_command(cli, namespace, secret, key):
     return "%s -n %s get secret %s -o jsonpath='{.data.%s}' | base64 -d" % (cli, namespace, secret, key)
 
@@ -56,7 +81,7 @@ def _user_lines(users_changed, passwords, cli, namespace, secret, show_credentia
 
 def deploy_summary(credentials, version, app_name, namespace, openshift, tls, hosts, names, store, artifact_mode,
                    presigned, service_lines=None, applied=None, secrets_changed=None, show_credentials=False,
-                   users_changed=None):
+                   users_changed=None, whitelist=None):
     """{'summary': [lines], 'environment': [export lines]}.
 
     credentials: the run's (users {name: password}, client_key/secret of MinIO's user, s3_key/secret); hosts: the
@@ -64,7 +89,8 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
     checksum_when_required); presigned: whether the pre-signed path is on; service_lines: the service roles' own
     lines; applied: the stack_apply results of the run (None: the run applied nothing, no line); secrets_changed:
     the names of the Secrets applied (None: no line); users_changed: playbooks/users.yml's change, {action, names}
-    (a line per user whose password is new, with the command that reads it).
+    (a line per user whose password is new, with the command that reads it); whitelist: the normalised
+    mlflow_route_whitelist (None: no line; empty: admitted from anywhere).
     """
     cli = "oc" if openshift else "kubectl"
     scheme = "https" if openshift or tls else "http"
@@ -87,6 +113,10 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
         else:
             lines.append("Large artifacts: through the tracking server (no public pre-signed path)")
     lines.extend(service_lines or [])
+    if whitelist is not None:
+        lines.append("Admitted from: " + (" ".join(whitelist) + " (mlflow_route_whitelist; from elsewhere the router drops"
+                                          " the connection without an answer: add the public address you connect from)"
+                                          if whitelist else "anywhere (mlflow_route_allow_all)"))
     lines.append("Users: " + ", ".join(users))
     lines.extend(_user_lines(users_changed, users, cli, namespace, names["users"], show_credentials))
     if applied is not None:

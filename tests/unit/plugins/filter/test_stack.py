@@ -19,6 +19,7 @@ EXPECTED = {
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
     "backup_problems", "restore_summary", "tracking_replicas", "presigned_path", "ingress_problems",
     "undeploy_kinds", "deploy_summary", "settings_kept", "settings_chosen", "settings_named", "users_change",
+    "redact",
 }
 FILTERS = stack.FilterModule().filters()
 

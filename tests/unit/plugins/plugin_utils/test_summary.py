@@ -84,3 +84,20 @@ def test_users_playbook_says_how_to_read_a_new_password():
     assert summary(users_changed={"action": "add", "names": []})["summary"][-1].startswith("No password changed")
     assert summary(users_changed={"action": "remove", "names": ["bob"]})["summary"][-1] == "Removed: bob"
     assert "Removed" not in str(summary(users_changed=None)["summary"])
+
+
+def test_redact_hides_every_secret_of_the_run():
+    creds = {"users": {"alice": "alice-secret-pw"}, "pg_password": "pgpass-123456", "short": "abc", "n": 5,
+             "keys": ["k3y-v4lue-long"]}
+    lines = ["FATAL: password authentication failed, uri postgresql://u:pgpass-123456@db/x",
+             "alice-secret-pw and k3y-v4lue-long; abc stays", 7]
+    assert sm.redact(lines, creds) == ["FATAL: password authentication failed, uri postgresql://u:***@db/x",
+                                       "*** and ***; abc stays", "7"]
+    assert sm.redact(None, creds) == []
+
+
+def test_the_summary_says_from_where_the_stack_is_admitted():
+    line = [x for x in summary(whitelist=["192.0.2.0/24"])["summary"] if x.startswith("Admitted from: ")]
+    assert line[0].startswith("Admitted from: 192.0.2.0/24 (mlflow_route_whitelist; from elsewhere the router drops")
+    assert "Admitted from: anywhere (mlflow_route_allow_all)" in summary(whitelist=[])["summary"]
+    assert not [x for x in summary()["summary"] if x.startswith("Admitted")]
