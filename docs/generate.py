@@ -307,7 +307,9 @@ def render_block(role: str, role_specs: Mapping[str, Any], level: int,
         lines += ["", f"{hashes} Entry point `{entry_name}`", ""]
         summary = description(entry.get("short_description"))
         if entry.get("description"):
-            summary = (summary + " " + description(entry["description"])).strip()
+            # the short description is a heading-like phrase: end it before the paragraphs that follow
+            lead = summary if not summary or summary.endswith((".", ":", "!", "?")) else summary + "."
+            summary = (lead + " " + description(entry["description"])).strip()
         if summary:
             lines += [summary, ""]
         same_as = next((other for other, opts in entry_sets.items() if opts == options), None)
