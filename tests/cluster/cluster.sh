@@ -20,7 +20,8 @@
 #     <name>-<namespace>.apps.kwok.test;
 #   * a default StorageClass `standard` served by kube-controller-manager's hostPath
 #     provisioner (PVCs bind, purge deletes the volumes);
-#   * two kwok nodes `kwok-node-0` and `-1` that run every pod: Running/Ready, Job pods Succeeded;
+#   * two kwok nodes `kwok-node-0` and `-1` that run every pod: Running/Ready, Job pods Succeeded,
+#     except where a test asked for a failure (manifests/job-faults.yaml): Failed, exit code 1;
 #   * what OpenShift's restricted-v2 SCC does to pods in namespaces with the
 #     openshift.io/sa.scc.* annotations (assign runAsUser/fsGroup, refuse IDs out of range);
 #   * image contracts: pods whose images have no record in images/contracts.yml, or that
@@ -174,7 +175,7 @@ write_configs() {
 
 bootstrap_objects() {
   local f sep=""
-  for f in bootstrap.yaml openshift-roles.yaml route-defaults.yaml scc-restricted-v2.yaml image-contracts.yaml; do
+  for f in bootstrap.yaml openshift-roles.yaml route-defaults.yaml scc-restricted-v2.yaml image-contracts.yaml job-faults.yaml; do
     printf '%s' "$sep"
     render "$MANIFESTS/$f"
     sep=$'---\n'

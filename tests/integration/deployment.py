@@ -15,6 +15,7 @@ import re
 import subprocess
 import textwrap
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -120,6 +121,17 @@ def get(cluster, kind: str, ns: str, name: str | None = None) -> Any:
         if e.status == 404:
             return None if name else []
         raise
+
+
+def job_condition(cluster, ns: str, name_part: str, ctype: str) -> float | None:
+    """When the one Job whose name holds `name_part` got condition `ctype` (Complete, Failed), as a Unix time;
+    None when it has not."""
+    (job,) = [j for j in get(cluster, "Job", ns) if name_part in j["metadata"]["name"]]
+    for cond in job.get("status", {}).get("conditions", []):
+        if cond["type"] == ctype and cond["status"] == "True":
+            return datetime.strptime(cond["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=timezone.utc).timestamp()
+    return None
 
 
 def secret_values(secret: dict) -> dict[str, str]:

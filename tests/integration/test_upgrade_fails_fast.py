@@ -1,13 +1,19 @@
 """An upgrade that cannot go through stops nothing, or puts back what it stopped (issue: "Day two as a researcher
 lives it"). The test cluster refuses to run an image that has no record (tests/cluster/contracts.py: the pod waits
 in ImagePullBackOff, as a registry without the tag leaves it), and csc.mlflow.rollout_wait fails a Job whose pod
-cannot pull within seconds, so both runs end long before mlflow_job_deadline."""
+cannot pull within seconds, so both runs end long before mlflow_job_deadline. A program that runs and exits 1 (an
+image that says another version, a schema migration that fails) is asked of the test cluster
+(tests/harness/faults.py): the run ends within 30 s of the Job's failure (the Job controller retries once, after
+its 10 s back-off, as on a real cluster)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from deployment import default_vars, get
+from deployment import default_vars, get, job_condition
+from harness.faults import job_fails
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -56,3 +62,41 @@ def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
     assert (replicas, version) == (1, OLD) and containers == containers_before
     assert jobs(cluster, ns, "-bk-") and not jobs(cluster, ns, "-dbup-")
     assert r.seconds < 300, r.seconds
+
+
+def test_an_image_of_another_version_stops_nothing(cluster, namespace):
+    ns = namespace
+    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
+                       mlflow_allow_insecure_version=True)
+    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    before = tracking(cluster, ns)
+
+    # a new version asked for, the old image kept: in it `mlflow --version` says 2.22.5 and the image check's
+    # `case` exits 1 (upgrade_jobs.yaml.j2)
+    with job_fails(cluster, ns, "mlflow --version"):
+        r = cluster.run_playbook("deploy.yml", {**old, "mlflow_version": "3.17.2"})
+        ended = time.time()
+    assert r.rc != 0, str(r)
+    assert "-img-" in r.stdout and "BackoffLimitExceeded" in r.stdout, r.stdout[-3000:]
+    assert ended - job_condition(cluster, ns, "-img-", "Failed") < 30
+    assert tracking(cluster, ns) == before
+    assert not jobs(cluster, ns, "-bk-") and not jobs(cluster, ns, "-dbup-")
+
+
+def test_a_failed_schema_migration_starts_the_previous_version_again(cluster, namespace):
+    ns = namespace
+    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
+                       mlflow_allow_insecure_version=True)
+    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    before = tracking(cluster, ns)
+
+    with job_fails(cluster, ns, "mlflow db upgrade"):
+        r = cluster.run_playbook("deploy.yml", default_vars(
+            ns, APP, mlflow_version="3.17.2", mlflow_image="ghcr.io/mlflow/mlflow:v3.17.2-full"))
+        ended = time.time()
+    assert r.rc != 0, str(r)
+    assert f"The upgrade of MLflow {OLD} to 3.17.2 failed" in r.stdout, r.stdout[-3000:]
+    assert f"MLflow {OLD} runs again" in r.stdout and "-dbup-" in r.stdout, r.stdout[-3000:]
+    assert ended - job_condition(cluster, ns, "-dbup-", "Failed") < 30
+    assert job_condition(cluster, ns, "-img-", "Complete") and job_condition(cluster, ns, "-bk-", "Complete")  # the backup taken first stays
+    assert tracking(cluster, ns) == before  # replicas, version and containers as before

@@ -6,6 +6,9 @@
    and `mlflow db upgrade` Jobs. kwok cannot run them: their commands run here, as deployed.
 4. The new MLflow starts on the upgraded schema: everything is still there.
 5. The backup restores into a fresh database, which the old MLflow reads.
+
+And when `mlflow db upgrade` fails partway, PostgreSQL rolls every migration of the run back and the old MLflow,
+started again by the role, serves everything (the claim of roles/mlflow_tracking/tasks/upgrade.yml).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import textwrap
 
 import pytest
 
+from harness.faults import job_fails
 from running_stack.deployed import Deployed
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
@@ -122,5 +126,50 @@ def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_
         metrics = pg.psql("restored", f"SELECT count(*) FROM metrics WHERE run_uuid='{written['run_id']}'").strip()
         models = pg.psql("restored", "SELECT count(*) FROM registered_models WHERE name='upgrade-model'").strip()
         assert (runs, metrics, models) == ("1", "5", "1")
+    finally:
+        stack.down()
+
+
+# The last migration of MLflow 3.17.2 (dc11669786a5) creates this table first; the migrations before it (from
+# 2.22's head on: logged_models, spans, jobs, ...) have run in the same transaction when it fails.
+TAKEN_TABLE = "scheduler_leases"
+
+
+def test_a_failed_schema_migration_changes_nothing(stack_cluster, tools, tmp_path):
+    old_version = versions()["MLFLOW_OLD_VERSION"]
+    ns = stack_cluster.fresh_namespace("upgrade-fails")
+    dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}",
+                 mlflow_allow_insecure_version=True)
+    stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
+    try:
+        stack.up()
+        written = _result(stack.run_client(WRITE, old=True))
+        pg = stack.pg
+        schema = pg.psql(pg.database, "SELECT version_num FROM alembic_version").strip()
+        pg.psql(pg.database, f'CREATE TABLE "{TAKEN_TABLE}" (note text)')  # in the way of the last migration
+
+        # kwok runs no program: the schema Job is told to fail there as it fails here, below
+        with job_fails(stack_cluster, ns, "mlflow db upgrade"):
+            new_vars = {k: v for k, v in dep.extra_vars.items() if k != "mlflow_image"}
+            r = playbook(stack_cluster, "deploy.yml", extra_vars={**new_vars, "mlflow_version": "3.17.2"})
+        assert r.rc != 0 and f"MLflow {old_version} runs again" in r.stdout, str(r)[-3000:]
+
+        stack.deployed.refresh()
+        (name, spec), = [(n, s) for n, s in stack.deployed.job_specs() if "db upgrade" in json.dumps(s)]
+        res = stack.run_container_once(spec, spec["containers"][0], name)  # the new MLflow venv, for real
+        assert res.returncode != 0 and TAKEN_TABLE in res.stdout + res.stderr, res.stdout[-2000:] + res.stderr[-2000:]
+        assert pg.psql(pg.database, "SELECT version_num FROM alembic_version").strip() == schema
+        assert pg.psql(pg.database, "SELECT to_regclass('logged_models') IS NULL").strip() == "t"  # 3.0's table
+
+        # the pod the role started again: the old MLflow on the old schema, with everything written before
+        stack.procs.stop("nginx")
+        stack.procs.stop("mlflow")
+        stack.start_mlflow()
+        stack.nginx_port = stack.start_nginx()
+        stack.subs.services[stack.app] = stack.nginx_port
+        after = _read(stack, written["run_id"], old=True)
+        assert after["server"] == old_version
+        assert after["params"] == {"p": "1"} and after["hist"] == [[i, i * 1.5] for i in range(5)]
+        assert after["notes"] == f"written on {old_version}" and after["model_run"] == written["run_id"]
     finally:
         stack.down()
