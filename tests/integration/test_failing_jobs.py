@@ -26,15 +26,18 @@ ALLAS = {
 }
 
 
-def test_refused_store_keys_stop_nothing(cluster, namespace):
+@pytest.mark.parametrize("migrate, probe", [(True, "--probe"), (False, "--probe-new")])
+def test_refused_store_keys_stop_nothing(cluster, namespace, migrate, probe):
     ns = namespace
     assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
     tracking = get(cluster, "Deployment", ns, APP)
     config = get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]
 
-    # migrate_artifacts.py --probe exits 1 when the new store answers InvalidAccessKeyId (test_store_probe.py)
-    with job_fails(cluster, ns, "migrate_artifacts.py --probe"):
-        r = cluster.run_playbook("configure_artifact_store.yml", {"mlflow_namespace": ns, "mlflow_app_name": APP, **ALLAS})
+    # migrate_artifacts.py --probe (both stores) or --probe-new (a switch without copying: the new store only)
+    # exits 1 when the new store answers InvalidAccessKeyId (tests/stack/test_store_probe.py)
+    with job_fails(cluster, ns, f"migrate_artifacts.py {probe}"):
+        r = cluster.run_playbook("configure_artifact_store.yml", {
+            "mlflow_namespace": ns, "mlflow_app_name": APP, "mlflow_artifact_migrate": migrate, **ALLAS})
         ended = time.time()
     assert r.rc != 0, str(r)
     assert "Trying the keys of s3://refused-artifacts" in r.stdout and "-probe" in r.stdout, r.stdout[-3000:]

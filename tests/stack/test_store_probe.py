@@ -1,4 +1,4 @@
-"""migrate_artifacts.py --probe, the step a store switch runs before the tracking server stops (issue: "Day two as a
+"""migrate_artifacts.py --probe (and --probe-new), the step a store switch runs before the tracking server stops (issue: "Day two as a
 researcher lives it"): against two real MinIOs, the right keys pass and leave nothing behind; a wrong secret, an
 unknown key id or a bucket the keys may not reach is refused with the store and the error code, before anything
 stops. kwok runs no Job, so the script runs here as the Job runs it (the MLflow image's Python, its env)."""
@@ -36,7 +36,7 @@ def stores(tools, stack_tmp):
         dst.stop()
 
 
-def probe(tools, src, dst, **override):
+def probe(tools, src, dst, option="--probe", **override):
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp",
            "SRC_ENDPOINT_URL": src.endpoint, "SRC_BUCKET": "default",
            "SRC_AWS_ACCESS_KEY_ID": src.access_key, "SRC_AWS_SECRET_ACCESS_KEY": src.secret_key,
@@ -44,7 +44,7 @@ def probe(tools, src, dst, **override):
            "DST_AWS_ACCESS_KEY_ID": dst.access_key, "DST_AWS_SECRET_ACCESS_KEY": dst.secret_key,
            "AWS_DEFAULT_REGION": "us-east-1"}
     env.update(override)
-    return subprocess.run([tools.python(), SCRIPT, "--probe"], env=env, capture_output=True, text=True, timeout=120,
+    return subprocess.run([tools.python(), SCRIPT, option], env=env, capture_output=True, text=True, timeout=120,
                           check=False)
 
 
@@ -71,3 +71,14 @@ def test_wrong_keys_are_refused_with_the_store_and_the_code(tools, stores, overr
     for value in override.values():
         if len(value) > 8:
             assert value not in r.stderr + r.stdout
+
+
+def test_a_switch_without_copying_tries_only_the_new_store(tools, stores):
+    """--probe-new: the current store may be gone (nothing answers on its endpoint); the new store's keys still
+    count."""
+    src, dst = stores
+    gone = {"SRC_ENDPOINT_URL": "http://127.0.0.1:9", "SRC_AWS_SECRET_ACCESS_KEY": "wrong-secret-wrong-secret"}
+    r = probe(tools, src, dst, option="--probe-new", **gone)
+    assert r.returncode == 0 and '"probe": "ok"' in r.stdout and "source" not in r.stdout, r.stdout + r.stderr
+    r = probe(tools, src, dst, option="--probe-new", DST_AWS_ACCESS_KEY_ID="nosuchkey", **gone)
+    assert r.returncode != 0 and "the new store (" in r.stderr and "InvalidAccessKeyId" in r.stderr, r.stderr[-2000:]

@@ -10,6 +10,7 @@ engines and upload part sizes: they prove nothing). Prints one JSON line at the 
 With --probe (run before the tracking server stops) it only tries both stores' keys: the source is listed, the
 destination bucket is reached (created when missing), and a probe object is written, read back and deleted. A
 refusal exits non-zero naming the store and the error code (InvalidAccessKeyId, SignatureDoesNotMatch, ...).
+--probe-new tries only the destination (a switch without copying: the old store may be gone).
 """
 import hashlib
 import json
@@ -77,13 +78,13 @@ def refused(side, error):
     return f"the {'new' if side == 'DST' else 'current'} store ({where}) refused the request: {code}"
 
 
-def probe():
-    src, dst = client("SRC"), client("DST")
-    sb, db = os.environ["SRC_BUCKET"], os.environ["DST_BUCKET"]
-    try:
-        src.list_objects_v2(Bucket=sb, Prefix=prefix("SRC"), MaxKeys=1)
-    except Exception as e:  # pylint: disable=broad-except
-        sys.exit(refused("SRC", e))
+def probe(source=True):
+    dst, db = client("DST"), os.environ["DST_BUCKET"]
+    if source:
+        try:
+            client("SRC").list_objects_v2(Bucket=os.environ["SRC_BUCKET"], Prefix=prefix("SRC"), MaxKeys=1)
+        except Exception as e:  # pylint: disable=broad-except
+            sys.exit(refused("SRC", e))
     key = f"{prefix('DST')}.csc-mlflow-probe-{uuid.uuid4().hex}"
     try:
         try:
@@ -97,8 +98,10 @@ def probe():
         sys.exit(refused("DST", e))
     if body != b"probe":
         sys.exit(f"the new store returned other bytes than it was given for {key}")
-    print(json.dumps({"probe": "ok", "source": f"s3://{sb}/{prefix('SRC')}", "destination": f"s3://{db}/{prefix('DST')}"}),
-          flush=True)
+    tried = {"destination": f"s3://{db}/{prefix('DST')}"}
+    if source:
+        tried["source"] = f"s3://{os.environ['SRC_BUCKET']}/{prefix('SRC')}"
+    print(json.dumps({"probe": "ok", **tried}), flush=True)
 
 
 def main():
@@ -141,7 +144,7 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--probe"]:
-        probe()
+    if sys.argv[1:] in (["--probe"], ["--probe-new"]):
+        probe(source=sys.argv[1] == "--probe")
     else:
         main()
