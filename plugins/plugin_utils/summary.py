@@ -115,7 +115,9 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
     lines.extend(service_lines or [])
     if whitelist is not None:
         lines.append("Admitted from: " + (" ".join(whitelist) + " (mlflow_route_whitelist; from elsewhere the router drops"
-                                          " the connection without an answer: add the public address you connect from)"
+                                          " the connection without an answer: add the public address you connect from,"
+                                          " `curl -4 ifconfig.me` prints it; CSC's supercomputers: docs/USER_GUIDE.md,"
+                                          " Log from a batch job)"
                                           if whitelist else "anywhere (mlflow_route_allow_all)"))
     lines.append("Users: " + ", ".join(users))
     lines.extend(_user_lines(users_changed, users, cli, namespace, names["users"], show_credentials))
