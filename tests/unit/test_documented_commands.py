@@ -2,8 +2,8 @@
 it: the playbook exists, every `-e` is parsed by Ansible's own extra-vars loader, each variable is one the
 playbook's roles document (their argument specs, the playbook checks them in its first task) with a value of the
 documented type, and the values the roles check further (a backup schedule, users, a user change) pass those
-checks. What this does not do: run the commands against a cluster (tests/integration/test_reruns.py runs the
-re-run and users commands' variables there).
+checks. tests/integration/test_documented_commands_run.py runs the same commands (harness/documents.py finds them
+for both) against the test cluster, and names the few it cannot run.
 
 A placeholder a reader replaces (`...`, `<old>`) is accepted as it is; `@myml.yml` is the instance file the
 README tells to copy, docs/examples/instance.yml."""
@@ -23,22 +23,11 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.utils.vars import load_extra_vars
 
 from ansible_collections.csc.mlflow.plugins.plugin_utils import backup, inputs
+from harness.documents import INSTANCE_FILE, documented_commands
+from harness.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "docs/USER_GUIDE.md")
-FILES = {"@myml.yml": "@" + str(REPO / "docs" / "examples" / "instance.yml")}
+FILES = {"@myml.yml": "@" + str(INSTANCE_FILE)}
 PLACEHOLDER = re.compile(r"^(\.\.\.|<[a-z ]+>)$")
-
-
-def documented_commands():
-    found = []
-    for doc in DOCUMENTS:
-        for block in re.findall(r"```(?:bash|sh)\n(.*?)```", (REPO / doc).read_text(), re.S):
-            for line in block.replace("\\\n", " ").splitlines():
-                if line.strip().startswith("ansible-playbook "):
-                    found.append((doc, line.strip()))
-    return sorted(set(found))
-
 
 COMMANDS = documented_commands()
 
