@@ -145,6 +145,18 @@ def backup_problems(values=None, **kwargs):
     return _call("backup_problems", backup.backup_problems, **_params("backup_problems", values, kwargs))
 
 
+def backup_copy(values=None, **kwargs):
+    return _call("backup_copy", backup.backup_copy, **_params("backup_copy", values, kwargs))
+
+
+def backup_copy_keys(live, secret_name, access_key_id, secret_access_key):
+    return _call("backup_copy_keys", backup.backup_copy_keys, live, secret_name, access_key_id, secret_access_key)
+
+
+def backup_copy_problems(values=None, **kwargs):
+    return _call("backup_copy_problems", backup.backup_copy_problems, **_params("backup_copy_problems", values, kwargs))
+
+
 def restore_summary(log, app_name, namespace, job, asked=""):
     return _call("restore_summary", backup.restore_summary, log, app_name, namespace, job, asked)
 
@@ -185,6 +197,9 @@ class FilterModule(object):
             "settings_chosen": settings_chosen,
             "settings_named": settings_named,
             "backup_problems": backup_problems,
+            "backup_copy": backup_copy,
+            "backup_copy_keys": backup_copy_keys,
+            "backup_copy_problems": backup_copy_problems,
             "restore_summary": restore_summary,
             "deploy_summary": deploy_summary,
             "redact": redact,

@@ -19,7 +19,7 @@ EXPECTED = {
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
     "backup_problems", "restore_summary", "tracking_replicas", "presigned_path", "ingress_problems",
     "undeploy_kinds", "deploy_summary", "settings_kept", "settings_chosen", "settings_named", "users_change",
-    "redact",
+    "redact", "backup_copy", "backup_copy_keys", "backup_copy_problems",
 }
 FILTERS = stack.FilterModule().filters()
 
@@ -43,6 +43,7 @@ def test_each_filter_has_its_documentation_file(name):
                   "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
                   "tracking_problems": stack.inputs.tracking_problems,
                   "backup_problems": stack.backup.backup_problems, "tracking_config": stack._tracking_config,
+                  "backup_copy": stack.backup.backup_copy, "backup_copy_problems": stack.backup.backup_copy_problems,
                   "deploy_summary": stack.summary.deploy_summary}[name]
         target_params = list(inspect.signature(target).parameters)
         if name in ("tracking_config", "deploy_summary"):

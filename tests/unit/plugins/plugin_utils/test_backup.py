@@ -62,3 +62,87 @@ def test_restore_summary_says_what_was_restored_and_what_is_missing():
     assert backup.restore_summary("", "myml", "proj", "j", "20261201T023000Z") == [
         "Restored 20261201T023000Z into myml (Job j); its report could not be read here:"
         " kubectl -n proj logs job/j --all-containers"]
+
+
+# The copy of each backup to a bucket outside the cluster (mlflow_tracking_backup_copy_*).
+
+def test_the_copy_is_off_without_both_endpoint_and_bucket():
+    assert backup.backup_copy("", "", "", 0, "ml", 5)["enabled"] is False
+    assert backup.backup_copy("https://a3s.fi", "", "", 0, "ml", 5)["enabled"] is False
+    assert backup.backup_copy("", "bk", "", 0, "ml", 5)["enabled"] is False
+    on = backup.backup_copy(" https://a3s.fi/ ", "bk", "", 0, "ml", 5)
+    assert on == {"enabled": True, "endpoint": "https://a3s.fi", "bucket": "bk", "prefix": "ml", "keep": 5}
+
+
+def test_the_copy_takes_the_prefix_and_keep_given():
+    copy = backup.backup_copy("https://a3s.fi", "bk", "/team/ml/", "3", "ml", 5)
+    assert (copy["prefix"], copy["keep"]) == ("team/ml", 3)
+
+
+KEEP_LIVE = {"Secret/ml-backup-copy": {"data": {"AWS_ACCESS_KEY_ID": "kept-id", "AWS_SECRET_ACCESS_KEY": "kept-secret"}}}
+
+
+def test_the_copy_keys_are_given_else_kept():
+    assert backup.backup_copy_keys(KEEP_LIVE, "ml-backup-copy", "", "") == {
+        "access_key_id": "kept-id", "secret_access_key": "kept-secret"}
+    assert backup.backup_copy_keys(KEEP_LIVE, "ml-backup-copy", "new-id", "new-secret") == {
+        "access_key_id": "new-id", "secret_access_key": "new-secret"}
+    assert backup.backup_copy_keys({}, "ml-backup-copy", "", "") == {"access_key_id": "", "secret_access_key": ""}
+
+
+def problems(**given):
+    args = {"endpoint": "https://a3s.fi", "bucket": "my-backups", "prefix": "", "keep": 0,
+            "access_key_id": "id", "secret_access_key": "s3cr3t-value"}
+    args.update(given)
+    kept = backup.backup_copy_keys(given.pop("live", {}), "ml-backup-copy", args["access_key_id"], args["secret_access_key"])
+    return backup.backup_copy_problems(kept_keys=kept, **{k: v for k, v in args.items() if k != "live"})
+
+
+def test_a_complete_copy_input_passes():
+    assert problems() == []
+    assert problems(endpoint="https://a3s.fi:443", prefix="team/ml", keep=10) == []
+    assert problems(endpoint="http://127.0.0.1:9000") == [] and problems(endpoint="http://localhost:9000") == []
+
+
+def test_no_copy_no_problems():
+    assert problems(endpoint="", bucket="", access_key_id="", secret_access_key="") == []
+
+
+@pytest.mark.parametrize("endpoint", ["http://a3s.fi", "a3s.fi", "https://a3s.fi/some/path", "ftp://a3s.fi",
+                                      "http://127.0.0.1.evil.example", "https://user@a3s.fi"])
+def test_the_endpoint_is_https_or_local_http(endpoint):
+    (msg,) = problems(endpoint=endpoint)
+    assert "mlflow_tracking_backup_copy_endpoint" in msg
+
+
+def test_no_endpoint_is_off_and_an_endpoint_needs_a_bucket():
+    assert problems(endpoint="") == []  # turned off with the bucket still recorded
+    assert problems(endpoint="", access_key_id="", secret_access_key="") == []
+    (msg,) = problems(bucket="")
+    assert "needs mlflow_tracking_backup_copy_bucket" in msg
+
+
+def test_the_bucket_is_a_name():
+    (msg,) = problems(bucket="My_Bucket")
+    assert "not a bucket name" in msg
+
+
+def test_the_keys_go_together_and_are_needed_and_never_named():
+    msgs = problems(access_key_id="", secret_access_key="only-the-secret-given")
+    assert any("go together" in m for m in msgs)
+    assert not any("only-the-secret-given" in m for m in msgs)
+    (msg,) = problems(access_key_id="", secret_access_key="")
+    assert "needs the bucket's keys" in msg
+    assert problems(access_key_id="", secret_access_key="", live=KEEP_LIVE) == []
+
+
+@pytest.mark.parametrize("prefix", ["a//b", "../up", "x y", "a/../b"])
+def test_the_prefix_is_a_plain_path(prefix):
+    (msg,) = problems(prefix=prefix)
+    assert "mlflow_tracking_backup_copy_prefix" in msg
+
+
+@pytest.mark.parametrize("keep", [-1, "many"])
+def test_the_copy_keep_is_a_count(keep):
+    (msg,) = problems(keep=keep)
+    assert "mlflow_tracking_backup_copy_keep" in msg
