@@ -45,3 +45,26 @@ def test_no_secret_on_a_command_line():
         for e in c.get("env") or []:
             if "PASSWORD" in e["name"] or "SECRET" in e["name"]:
                 assert "secretKeyRef" in e["valueFrom"], e
+
+
+def test_the_copy_reads_its_keys_from_its_secret_only():
+    (cron,) = _cronjob("backup_copy")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (backup,) = pod["containers"]
+    assert backup["command"][-1] == "python /scripts/backup.py\npython /scripts/copy_backup.py\n"
+    env = {e["name"]: e for e in backup["env"]}
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert env["BACKUP_COPY_" + key]["valueFrom"] == {"secretKeyRef": {"name": "mlflow-backup-copy", "key": key}}
+    assert env["BACKUP_COPY_ENDPOINT_URL"]["value"] == "https://a3s.fi"
+    assert (env["BACKUP_COPY_PREFIX"]["value"], env["BACKUP_COPY_KEEP"]["value"]) == ("mlflow", "3")
+    # the keys given in the case are nowhere in what is rendered (they reach the cluster in the Secret only)
+    assert "given-copy" not in (GOLDEN / "backup_copy.yml").read_text()
+
+
+def test_the_copy_script_ships_only_with_the_copy():
+    def scripts(case):
+        return [o["data"] for o in _objects(case) if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "mlflow-backup-scripts"]
+    (with_copy,), (without,) = scripts("backup_copy"), scripts("scheduled_backups")
+    assert "copy_backup.py" in with_copy and "copy_backup.py" not in without
+    (cron,) = _cronjob("scheduled_backups")
+    assert "copy_backup" not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][-1]

@@ -27,7 +27,7 @@ def test_importing_a_script_runs_nothing(name, monkeypatch):
 
 
 def test_the_scripts_are_the_ones_the_templates_read():
-    assert SCRIPTS == ["backup", "ensure_bucket", "migrate_artifacts", "restore"]
+    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "migrate_artifacts", "restore"]
     templates = FILES.parent / "templates"
     assert not list(templates.rglob("*.py.j2"))
     used = "".join(p.read_text() for p in templates.rglob("*.j2"))
@@ -53,6 +53,41 @@ def test_backup_keeps_the_newest(tmp_path):
     assert expired(done, 2) == ["20261201T0200"]
     assert expired(done, 5) == []
     assert expired(done, 0) == []
+
+
+def test_copy_takes_the_newest_complete_backup(tmp_path):
+    newest = load("copy_backup").newest_backup
+    assert newest(tmp_path) is None
+    for name, done in (("20261201T023000Z", True), ("20261202T023000Z", True), ("20261203T023000Z.partial", False),
+                       ("20261204T023000Z", False)):
+        (tmp_path / name).mkdir()
+        if done:
+            (tmp_path / name / "backup.json").write_text("{}")
+    assert newest(tmp_path) == "20261202T023000Z"
+
+
+def test_copy_uploads_the_marker_last():
+    order = load("copy_backup").upload_order
+    assert order(["backup.json", "db.dump", "alembic.sql", "artifacts.json"]) == [
+        "alembic.sql", "artifacts.json", "db.dump", "backup.json"]
+
+
+def test_copy_groups_the_bucket_by_backup_and_leaves_other_keys_alone():
+    copies = load("copy_backup").copies
+    keys = ["ml/20261201T023000Z/db.dump", "ml/20261201T023000Z/backup.json", "ml/20261202T023000Z/db.dump",
+            "ml/notes.txt", "ml/other/20261201T023000Z/db.dump", "ml/20261203T023000Z"]
+    assert copies(keys, "ml") == {"20261201T023000Z": {"db.dump", "backup.json"}, "20261202T023000Z": {"db.dump"}}
+    assert copies(["20261201T023000Z/backup.json"], "") == {"20261201T023000Z": {"backup.json"}}
+
+
+def test_copy_keeps_the_newest_complete_and_removes_older_half_done():
+    expired = load("copy_backup").expired_copies
+    done = {"backup.json", "db.dump"}
+    found = {"20261201T000000Z": done, "20261202T000000Z": {"db.dump"}, "20261203T000000Z": done,
+             "20261204T000000Z": done, "20261205T000000Z": {"db.dump"}}
+    assert expired(found, 2, "20261204T000000Z") == ["20261201T000000Z", "20261202T000000Z"]
+    assert expired(found, 5, "20261204T000000Z") == ["20261202T000000Z"]
+    assert expired(found, 1, "20261204T000000Z") == ["20261201T000000Z", "20261202T000000Z", "20261203T000000Z"]
 
 
 def test_restore_picks_the_named_or_the_newest_backup():
