@@ -2,7 +2,8 @@
 cluster: deploy.yml keeps the bucket's keys in Secret <app>-backup-copy and the CronJob reads them from it only;
 playbooks/backup.yml with no copy variables keeps the recorded copy settings and the kept keys (the re-run rule);
 new keys replace the old; no key is in a Job, a CronJob, a ConfigMap or the playbooks' output; bad input is refused
-before anything changes. kwok runs no container: tests/stack/test_stack_backup_copy.py runs the copy for real."""
+before anything changes; a copy that fails fails backup.yml. kwok runs no container (a failure is asked of it:
+harness.faults): tests/stack/test_stack_backup_copy.py runs the copy for real."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import pytest
 
 from deployment import contract_problems, default_vars, get, rerun_changes_nothing, secret_values
+from harness.faults import job_fails
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -90,3 +92,15 @@ def test_backup_copy_keys_kept_in_their_secret(cluster, namespace):
     assert env["BACKUP_COPY_ENDPOINT_URL"]["value"] == "https://a3s.fi"
     # with the copy on, a re-run with the same variables changes nothing (the Secret is applied only when it differs)
     rerun_changes_nothing(cluster, ns, default_vars(ns, APP))
+
+
+def test_a_failed_copy_fails_backup_now(cluster, namespace):
+    ns = namespace
+    keys = {"mlflow_tracking_backup_copy_access_key_id": KEY_ID, "mlflow_tracking_backup_copy_secret_access_key": SECRET}
+    assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
+    with job_fails(cluster, ns, "copy_backup.py"):
+        r = cluster.run_playbook("backup.yml", {"mlflow_namespace": ns, "mlflow_app_name": APP, **COPY, **keys})
+    assert r.rc != 0, str(r)
+    assert f"{APP}-bkp-" in r.stdout and "BackoffLimitExceeded" in r.stdout, r.stdout[-3000:]
+    assert "Restore it" not in r.stdout
+    _no_secret_in(cluster, ns, r.stdout, r.stderr)
