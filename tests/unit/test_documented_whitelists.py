@@ -26,9 +26,9 @@ def example_entries() -> list[str]:
 
 
 def test_the_guide_names_the_systems_batch_jobs_run_on():
-    assert {name.split(" (")[0] for name, _ in guide_egress_rows()} >= {"Roihu", "Puhti", "Mahti", "LUMI"}
+    assert {name.split(" (")[0] for name, _cidr in guide_egress_rows()} >= {"Roihu", "Puhti", "Mahti", "LUMI"}
 
 
-@pytest.mark.parametrize("entry", [cidr for _, cidr in guide_egress_rows()] + example_entries())
+@pytest.mark.parametrize("entry", [cidr for _name, cidr in guide_egress_rows()] + example_entries())
 def test_each_address_is_a_network_as_written(entry):
     assert str(parse_entry(entry)) == entry
