@@ -18,7 +18,10 @@ import re
 # to a file since 2018 (openshift/router commit 488120a38): no limit unless one is asked for.
 ROUTER_DOCUMENTED_MAX_ENTRIES = 61
 
-ROUTE_ANNOTATION = "haproxy.router.openshift.io/ip_whitelist"
+# The OpenShift router reads ip_allowlist when it is set, else ip_whitelist (4.17 and later); older routers read
+# only ip_whitelist (openshift/router, images/router/haproxy/conf/haproxy-config.template). A Route carries both
+# with the same value, so that every router enforces the list and a stale value in one cannot win.
+ROUTE_ANNOTATIONS = ("haproxy.router.openshift.io/ip_allowlist", "haproxy.router.openshift.io/ip_whitelist")
 INGRESS_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
 
 # What each annotation's reader accepts as a separator: the OpenShift router
@@ -131,5 +134,6 @@ def to_annotation(entries, kind="Route"):
     return SEPARATORS.get(kind, " ").join(entries)
 
 
-def default_annotation_key(kind):
-    return INGRESS_ANNOTATION if kind == "Ingress" else ROUTE_ANNOTATION
+def default_annotation_keys(kind):
+    """The annotations that carry the whitelist of ``kind``, the one its reader prefers first."""
+    return (INGRESS_ANNOTATION,) if kind == "Ingress" else ROUTE_ANNOTATIONS

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, CSC MLflow collection maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""Set, merge or clear the IP whitelist annotation of Routes and Ingresses.
+"""Set, merge or clear the IP whitelist annotations of Routes and Ingresses.
 
 The pure part (``plan``) decides the new annotation value; ``apply`` talks to the
 cluster through a kubernetes.core ``K8SClient`` (same auth options and
@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.csc.mlflow.plugins.module_utils.ip_whitelist import (
     WhitelistError,
-    default_annotation_key,
+    default_annotation_keys,
     normalize,
     to_annotation,
 )
@@ -122,7 +122,7 @@ def _annotations(obj):
 def apply(client, params):
     """Apply the whitelist to every named object; returns the module result dict."""
     kind = params["kind"]
-    key = params.get("annotation_key") or default_annotation_key(kind)
+    keys = [params["annotation_key"]] if params.get("annotation_key") else list(default_annotation_keys(kind))
     namespace = params["namespace"]
     names = []
     for name in params["name"]:
@@ -149,7 +149,9 @@ def apply(client, params):
     for name in names:
         obj = current[name]
         for attempt in range(CONFLICT_RETRIES):
-            before = _annotations(obj).get(key)
+            annotations = _annotations(obj)
+            # what the reader enforces now: the first of its annotations that is set
+            before = next((annotations[k] for k in keys if annotations.get(k)), None)
             after, entries = plan(
                 before,
                 params.get("whitelist"),
@@ -159,12 +161,13 @@ def apply(client, params):
                 collapse=params.get("collapse", False),
                 max_entries=params.get("max_entries"),
             )
-            entry = dict(name=name, before=before, after=after, whitelist=entries, changed=before != after)
-            if before == after:
+            changed = any(annotations.get(k) != after for k in keys)
+            entry = dict(name=name, before=before, after=after, whitelist=entries, changed=changed)
+            if not changed:
                 break
             patch = {
                 "metadata": {
-                    "annotations": {key: after},
+                    "annotations": dict((k, after) for k in keys),
                     # optimistic concurrency: fail (and re-read) if someone wrote in between
                     "resourceVersion": obj["metadata"]["resourceVersion"],
                 }
@@ -191,7 +194,7 @@ def apply(client, params):
     changed = any(r["changed"] for r in results)
     out = dict(
         changed=changed,
-        annotation_key=key,
+        annotation_keys=keys,
         # not `results`: Ansible reserves that key for loop aggregates (the default
         # callback then looks for per-item diffs in it and shows none)
         objects=results,
@@ -200,8 +203,8 @@ def apply(client, params):
     out["diff"] = dict(
         before="".join("%s/%s: %s\n" % (kind, r["name"], _show(r["before"])) for r in results),
         after="".join("%s/%s: %s\n" % (kind, r["name"], _show(r["after"])) for r in results),
-        before_header="%s %s" % (namespace, key),
-        after_header="%s %s" % (namespace, key),
+        before_header="%s %s" % (namespace, " ".join(keys)),
+        after_header="%s %s" % (namespace, " ".join(keys)),
     )
     return out
 

@@ -14,16 +14,19 @@ version_added: 0.1.0
 author:
   - CSC MLflow collection maintainers (@CSCfi)
 description:
-  - Manages the IP whitelist annotation of one or more existing Routes
-    (C(haproxy.router.openshift.io/ip_whitelist), space-separated) or, on plain Kubernetes,
-    Ingresses of the NGINX ingress controller
-    (C(nginx.ingress.kubernetes.io/whitelist-source-range), comma-separated).
+  - Manages the IP whitelist annotations of one or more existing Routes
+    (C(haproxy.router.openshift.io/ip_allowlist) and C(haproxy.router.openshift.io/ip_whitelist),
+    space-separated, the same value in both) or, on plain Kubernetes, Ingresses of the NGINX
+    ingress controller (C(nginx.ingress.kubernetes.io/whitelist-source-range), comma-separated).
+  - OpenShift routers of 4.17 and later read C(ip_allowlist) when it is set, else C(ip_whitelist);
+    older ones read only C(ip_whitelist). Writing both makes every router enforce the list, and
+    a value left in one of them by someone else cannot override it.
   - Validates and normalises the entries and writes the one format the router honours; the
     OpenShift router silently ignores a list with any separator but spaces.
   - Refuses a silently open result. An empty whitelist needs O(allow_all=true); O(state=absent)
     clears the annotation on purpose.
-  - Only the annotation is changed (a JSON merge patch guarded by the object's
-    C(resourceVersion), retried on conflict); C(changed) is true only when its value really
+  - Only the annotations are changed (a JSON merge patch guarded by the object's
+    C(resourceVersion), retried on conflict); C(changed) is true only when a value really
     changes. In check mode the patch is sent as a server-side dry run, so the API server
     still validates it.
   - Talks to the cluster like C(kubernetes.core) modules do, with the same options and
@@ -71,9 +74,9 @@ options:
         name 61 for Routes, but the router has accepted longer lists since 2018.
   annotation_key:
     description:
-      - The annotation to manage. Defaults to C(haproxy.router.openshift.io/ip_whitelist) for
-        Routes and C(nginx.ingress.kubernetes.io/whitelist-source-range) for Ingresses; newer
-        OpenShift routers may read C(haproxy.router.openshift.io/ip_allowlist).
+      - Manage only this annotation. Defaults to both C(haproxy.router.openshift.io/ip_allowlist)
+        and C(haproxy.router.openshift.io/ip_whitelist) for Routes, and to
+        C(nginx.ingress.kubernetes.io/whitelist-source-range) for Ingresses.
     type: str
 extends_documentation_fragment:
   - csc.mlflow.ip_whitelist
@@ -138,11 +141,12 @@ whitelist:
   type: list
   elements: str
   sample: ["86.50.1.7", "193.166.0.0/16", "2001:708::/32"]
-annotation_key:
-  description: The annotation that was managed.
+annotation_keys:
+  description: The annotations that were managed.
   returned: success
-  type: str
-  sample: haproxy.router.openshift.io/ip_whitelist
+  type: list
+  elements: str
+  sample: [haproxy.router.openshift.io/ip_allowlist, haproxy.router.openshift.io/ip_whitelist]
 objects:
   description: One item per object (named so because Ansible reserves C(results) for loops).
   returned: success

@@ -4,7 +4,11 @@
   belongs to the namespace of its oldest Route (creationTimestamp, then namespace/name); that
   namespace's Routes are ``Admitted=True``, Routes of other namespaces with the same host are
   ``Admitted=False``, reason ``HostAlreadyClaimed``. Re-evaluated on every change, so deleting
-  the owner admits the next claimant.
+  the owner admits the next claimant. A real router says nothing of the IP allowlist it builds;
+  the stand-in adds a condition ``AllowlistEnforced`` for the tests (router_allowlist.py): True,
+  reason ``Enforced``, when routers of OpenShift 4.17+ and of 4.16 and older both admit only the
+  same listed addresses (message: the list); False otherwise, reason ``OpenToAll`` (message: why)
+  or ``Differs``.
 * Cluster quota: keeps each AppliedClusterResourceQuota's ``status.total`` and
   ``status.namespaces[]`` equal to the status of the ResourceQuota of the same name and
   namespace (which kube-controller-manager computes and the apiserver enforces).
@@ -24,6 +28,8 @@ import time
 
 from kubernetes import config, dynamic
 from kubernetes.client.exceptions import ApiException
+
+from router_allowlist import admitted
 
 log = logging.getLogger("standins")
 ROUTER = "default"
@@ -67,6 +73,21 @@ class Watch(threading.Thread):
             except Exception as e:  # noqa: BLE001 - any failure: log, re-list
                 log.warning("%s watch failed (%s: %s); re-listing", self.kind, type(e).__name__, e)
                 time.sleep(1)
+
+
+def allowlist_condition(route: dict) -> dict:
+    """The stand-in's own condition: do the routers admit only the listed addresses?"""
+    annotations = route["metadata"].get("annotations") or {}
+    current, why = admitted(annotations)
+    older, older_why = admitted(annotations, older_router=True)
+    if current is None or older is None:
+        message = f"4.17+: {' '.join(current) if current else why}; 4.16 and older: {' '.join(older) if older else older_why}"
+        return {"type": "AllowlistEnforced", "status": "False", "reason": "OpenToAll", "message": message}
+    if current != older:
+        return {"type": "AllowlistEnforced", "status": "False", "reason": "Differs",
+                "message": f"4.17+: {' '.join(current)}; 4.16 and older: {' '.join(older)}"}
+    return {"type": "AllowlistEnforced", "status": "True", "reason": "Enforced",
+            "message": " ".join(current) + ("" if why == "enforced" else f" ({why})")}
 
 
 class Standins:
@@ -115,7 +136,7 @@ class Standins:
         else:
             cond = {"type": "Admitted", "status": "False", "reason": "HostAlreadyClaimed",
                     "message": f"route {owner['metadata']['name']} already exposes {host} and is older"}
-        entry["conditions"] = [cond]
+        entry["conditions"] = [cond, allowlist_condition(route)]
         return entry
 
     def sync_routes(self) -> None:
@@ -124,12 +145,14 @@ class Standins:
             for r in routes:
                 want = self.route_ingress(r, routes)
                 have = next((i for i in (r.get("status") or {}).get("ingress") or [] if i.get("routerName") == ROUTER), None)
-                have_cond = ((have or {}).get("conditions") or [{}])[0]
-                same = have is not None and all(have.get(k) == want.get(k) for k in want if k != "conditions") and all(
-                    have_cond.get(k) == v for k, v in want["conditions"][0].items())
+                have_conds = (have or {}).get("conditions") or []
+                same = have is not None and all(have.get(k) == want.get(k) for k in want if k != "conditions") and len(
+                    have_conds) == len(want["conditions"]) and all(
+                    all(h.get(k) == v for k, v in w.items()) for h, w in zip(have_conds, want["conditions"]))
                 if same:
                     continue
-                want["conditions"][0]["lastTransitionTime"] = now()
+                for cond in want["conditions"]:
+                    cond["lastTransitionTime"] = now()
                 log.info("route %s/%s: %s %s", *key(r), want["host"],
                          want["conditions"][0].get("reason", "Admitted"))
                 self._patch_status("route.openshift.io/v1", "Route", r, {"ingress": [want]})

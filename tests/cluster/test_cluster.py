@@ -151,3 +151,23 @@ def test_parse_recap_and_hash_pure():
     e = {"metadata": {"name": "x", "managedFields": [dict(own_write, time="2026-12-02T10:00:05Z")]}, "data": {"k": "v"}}
     assert written_stamp(c, object_hash(c)) == written_stamp(d, object_hash(d))  # a controller's status write
     assert written_stamp(c, object_hash(c)) != written_stamp(e, object_hash(e))  # a write
+
+
+@pytest.mark.parametrize("annotations, status, reason", [
+    ({"haproxy.router.openshift.io/ip_allowlist": "192.0.2.0/24", "haproxy.router.openshift.io/ip_whitelist": "192.0.2.0/24"},
+     "True", "Enforced"),
+    ({"haproxy.router.openshift.io/ip_whitelist": "192.0.2.0/24 "}, "False", "OpenToAll"),  # a trailing space
+    ({"haproxy.router.openshift.io/ip_whitelist": "192.0.2.0/24,198.51.100.7"}, "False", "OpenToAll"),  # commas
+    ({"haproxy.router.openshift.io/ip_allowlist": "192.0.2.0/24"}, "False", "OpenToAll"),  # older routers: none
+    ({"haproxy.router.openshift.io/ip_allowlist": "192.0.2.0/24", "haproxy.router.openshift.io/ip_whitelist": "10.0.0.0/8"},
+     "False", "Differs"),
+    ({}, "False", "OpenToAll"),
+])
+def test_the_router_stand_in_reads_the_allowlist_as_the_router_does(cluster, namespace, annotations, status, reason):
+    route = {
+        "apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "web", "annotations": annotations},
+        "spec": {"to": {"kind": "Service", "name": "web"}, "tls": {"termination": "edge"}},
+    }
+    apply(cluster, route, namespace)
+    cond = cluster.allowlist_condition(namespace, "web")
+    assert (cond["status"], cond["reason"]) == (status, reason), cond

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from harness.namespaces import Namespaces
@@ -76,6 +77,20 @@ class Cluster(PlaybookRuns, Snapshots, Namespaces):
             text=True,
             check=check,
         )
+
+    def allowlist_condition(self, namespace: str, route: str, timeout: float = 30) -> dict:
+        """The router stand-in's condition AllowlistEnforced of a Route (tests/cluster/standins.py): does every
+        router generation admit only the listed addresses? Waits until the stand-in wrote one."""
+        end = time.monotonic() + timeout
+        while True:
+            obj = self.get_json(f"/apis/route.openshift.io/v1/namespaces/{namespace}/routes/{route}")
+            for ingress in obj.get("status", {}).get("ingress") or []:
+                for cond in ingress.get("conditions") or []:
+                    if cond["type"] == "AllowlistEnforced":
+                        return cond
+            if time.monotonic() > end:
+                raise TimeoutError(f"no AllowlistEnforced condition on Route {namespace}/{route} after {timeout} s")
+            time.sleep(0.2)
 
 
 def start_cluster() -> None:

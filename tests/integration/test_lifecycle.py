@@ -168,6 +168,9 @@ def test_route_tls_and_whitelist(cluster, st):
         assert tls.get("insecureEdgeTerminationPolicy") == "Redirect", (name, tls)
         ann = r["metadata"].get("annotations", {})
         assert ann.get(WHITELIST_ANNOTATION) == " ".join(WHITELIST), (name, ann)
+        # every router generation admits exactly the whitelist (the stand-in reads it as the router does)
+        cond = cluster.allowlist_condition(ns, name)
+        assert (cond["status"], cond["message"]) == ("True", " ".join(WHITELIST)), (name, cond)
         assert r["spec"]["to"]["name"] == name
     host = get(cluster, "Route", ns, a)["spec"]["host"]
     assert host == f"{a}-{ns}.{ROUTER_DOMAIN}", host
@@ -273,6 +276,21 @@ def test_change_whitelist_touches_only_routes(cluster, st):
     assert pod_names(cluster, st.ns) == pods
     ann = get(cluster, "Route", st.ns, APP)["metadata"]["annotations"][WHITELIST_ANNOTATION]
     assert ann == " ".join(WHITELIST + ["203.0.113.0/25"])
+    wait_until(lambda: cluster.allowlist_condition(st.ns, APP)["message"] == ann, what="the router to read the new list")
+
+
+def test_an_allowlist_set_by_hand_is_replaced(cluster, st):
+    """`oc annotate route ... ip_allowlist=0.0.0.0/0` opens the Route on routers of 4.17+ (they read it first);
+    the next deploy writes the whitelist back into both annotations."""
+    need_deployed(cluster, st)
+    cluster.kubectl_run("-n", st.ns, "annotate", "--overwrite", f"route/{APP}",
+                        "haproxy.router.openshift.io/ip_allowlist=0.0.0.0/0")
+    wait_until(lambda: cluster.allowlist_condition(st.ns, APP)["reason"] == "Differs", what="the hand-set list read")
+    r = deploy(cluster, st)
+    assert r.rc == 0, str(r)
+    want = " ".join(st.vars["mlflow_route_whitelist"])
+    wait_until(lambda: cluster.allowlist_condition(st.ns, APP)["message"] == want, what="the whitelist enforced again")
+    assert cluster.allowlist_condition(st.ns, APP)["status"] == "True"
 
 
 def test_change_password_rolls_only_tracking(cluster, st):

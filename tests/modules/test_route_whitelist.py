@@ -10,6 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "tests" / "modules" / "playbooks" / "route_whitelist.yml"
 ROUTE_KEY = "haproxy.router.openshift.io/ip_whitelist"
+ALLOWLIST_KEY = "haproxy.router.openshift.io/ip_allowlist"
 INGRESS_KEY = "nginx.ingress.kubernetes.io/whitelist-source-range"
 
 
@@ -109,6 +110,9 @@ def test_set_is_normalised_and_idempotent(cluster, objects, tmp_path):
     assert [x["before"] for x in r[0]["objects"]] == [None, "10.1.1.1,10.2.2.2"]
     for name in ("r1", "r2"):
         assert objects.annotation(name) == "10.0.0.0/24 192.0.2.1 2001:db8::1"
+        assert objects.annotation(name, key=ALLOWLIST_KEY) == "10.0.0.0/24 192.0.2.1 2001:db8::1"
+        cond = cluster.allowlist_condition(ns, name)  # every router generation enforces it
+        assert (cond["status"], cond["message"]) == ("True", "10.0.0.0/24 192.0.2.1 2001:db8::1"), cond
     rvs = {n: objects.rv(n) for n in ("r1", "r2")}
     assert r[1]["changed"] is False
     r, res = run(cluster, ns, runs[1:], tmp_path)
@@ -190,7 +194,7 @@ def test_ingress_and_custom_key(cluster, objects, tmp_path):
     ]
     r, _res = run(cluster, ns, runs, tmp_path)
     assert objects.annotation("i1", "Ingress") == "10.0.0.0/8,192.0.2.1"
-    assert r[0]["annotation_key"] == INGRESS_KEY
+    assert r[0]["annotation_keys"] == [INGRESS_KEY]
     assert objects.annotation("r1", key="haproxy.router.openshift.io/ip_allowlist") == "192.0.2.1"
     assert objects.annotation("r1") is None
 
@@ -203,3 +207,14 @@ def test_credentials_from_k8s_auth_env(cluster, objects, tmp_path):
     r, _res = run(cluster, ns, [{"name": "r1", "whitelist": "198.51.100.0/24"}], tmp_path, env=cluster.auth_env())
     assert r[0]["changed"] is True
     assert objects.annotation("r1") == "198.51.100.0/24"
+
+
+def test_a_stale_allowlist_cannot_override_the_list(cluster, objects, tmp_path):
+    """Someone's ip_allowlist, which routers of 4.17+ read first, is replaced too; `before` says what they read."""
+    ns = objects.namespace
+    objects.create(route("r3", ns, {ALLOWLIST_KEY: "0.0.0.0/0", ROUTE_KEY: "192.0.2.1"}))
+    r, _res = run(cluster, ns, [{"name": "r3", "whitelist": "192.0.2.1"}], tmp_path)
+    assert r[0]["changed"] is True and r[0]["objects"][0]["before"] == "0.0.0.0/0"
+    assert objects.annotation("r3", key=ALLOWLIST_KEY) == objects.annotation("r3") == "192.0.2.1"
+    r, _res = run(cluster, ns, [{"name": "r3", "state": "absent"}], tmp_path)
+    assert objects.annotation("r3", key=ALLOWLIST_KEY) is None and objects.annotation("r3") is None

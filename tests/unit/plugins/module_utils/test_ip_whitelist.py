@@ -70,5 +70,6 @@ def test_annotation_format():
     entries = ["10.0.0.0/24", "2001:db8::1"]
     assert w.to_annotation(entries, "Route") == "10.0.0.0/24 2001:db8::1"
     assert w.to_annotation(entries, "Ingress") == "10.0.0.0/24,2001:db8::1"
-    assert w.default_annotation_key("Route") == "haproxy.router.openshift.io/ip_whitelist"
-    assert w.default_annotation_key("Ingress") == "nginx.ingress.kubernetes.io/whitelist-source-range"
+    assert w.default_annotation_keys("Route") == ("haproxy.router.openshift.io/ip_allowlist",
+                                                  "haproxy.router.openshift.io/ip_whitelist")
+    assert w.default_annotation_keys("Ingress") == ("nginx.ingress.kubernetes.io/whitelist-source-range",)
