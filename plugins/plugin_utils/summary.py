@@ -57,7 +57,8 @@ def redact(lines, secrets):
 
 
 def _read_command(cli, namespace, secret, key):
-    return "%s -n %s get secret %s -o jsonpath='{.data.%s}' | base64 -d" % (cli, namespace, secret, key)
+    # jsonpath reads a '.' in a key as a step into it: `alice.smith` must be written `alice\.smith`
+    return "%s -n %s get secret %s -o jsonpath='{.data.%s}' | base64 -d" % (cli, namespace, secret, key.replace(".", "\\."))
 
 
 def _secret_command(cli, namespace, secret, key):

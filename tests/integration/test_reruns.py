@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,16 @@ def test_a_json_list_of_users_is_accepted(cluster, ns):
     after = users(cluster, ns)
     assert set(after) == {"alice", "carol", "erin"}
     assert {n: after[n] for n in ("alice", "carol")} == {n: before[n] for n in ("alice", "carol")}
+
+
+def test_the_printed_read_command_reads_a_dotted_name(cluster, ns, tmp_path):
+    """users.yml prints how to read a new password; the command is run as printed (`oc` being kubectl here)."""
+    r = run(cluster, ns, "users.yml", mlflow_user_action="add", mlflow_user_name="dan.jones")
+    (line,) = [x for x in summary_lines(r.stdout) if x.startswith("New password of dan.jones: ")]
+    command = line.split(": ", 1)[1]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "oc").symlink_to(cluster.kubectl)
+    read = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True,
+                          env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "KUBECONFIG": cluster.kubeconfig})
+    assert read.stdout == users(cluster, ns)["dan.jones"] and len(read.stdout) == 24
+    run(cluster, ns, "users.yml", mlflow_user_action="remove", mlflow_user_name="dan.jones")

@@ -101,3 +101,9 @@ def test_the_summary_says_from_where_the_stack_is_admitted():
     assert line[0].startswith("Admitted from: 192.0.2.0/24 (mlflow_route_whitelist; from elsewhere the router drops")
     assert "Admitted from: anywhere (mlflow_route_allow_all)" in summary(whitelist=[])["summary"]
     assert not [x for x in summary()["summary"] if x.startswith("Admitted")]
+
+
+def test_the_read_command_escapes_a_dot_in_a_user_name():
+    # jsonpath would read {.data.alice.smith} as key "alice", then "smith" (tests/integration/test_reruns.py runs it)
+    out = summary(users_changed={"action": "add", "names": ["alice.smith"]})
+    assert out["summary"][-1].endswith("jsonpath='{.data.alice\\.smith}' | base64 -d"), out["summary"][-1]
