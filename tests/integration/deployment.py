@@ -124,9 +124,10 @@ def get(cluster, kind: str, ns: str, name: str | None = None) -> Any:
 
 
 def job_condition(cluster, ns: str, name_part: str, ctype: str) -> float | None:
-    """When the one Job whose name holds `name_part` got condition `ctype` (Complete, Failed), as a Unix time;
+    """When the newest Job whose name holds `name_part` got condition `ctype` (Complete, Failed), as a Unix time;
     None when it has not."""
-    (job,) = [j for j in get(cluster, "Job", ns) if name_part in j["metadata"]["name"]]
+    job = max((j for j in get(cluster, "Job", ns) if name_part in j["metadata"]["name"]),
+              key=lambda j: j["metadata"]["creationTimestamp"])
     for cond in job.get("status", {}).get("conditions", []):
         if cond["type"] == ctype and cond["status"] == "True":
             return datetime.strptime(cond["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ").replace(

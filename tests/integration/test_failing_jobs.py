@@ -3,7 +3,7 @@
 a backup whose pg_dump fails says so. The failures are asked of the test cluster (tests/harness/faults.py): kwok
 runs no program; tests/stack/test_store_probe.py runs the probe against real S3 servers with wrong keys, and the
 Job controller retries once after its 10 s back-off, as on a real cluster. test_upgrade_fails_fast.py does the
-same for an upgrade."""
+same for an upgrade. One stack for the module: each failure must leave it as the next one finds it."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pytest
 
 from deployment import default_vars, get, job_condition, secret_values
 from harness.faults import job_fails
+from harness.namespaces import module_namespace
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 APP = "mlfj"
+ns = module_namespace("it-fail")
 ALLAS = {
     "mlflow_artifact_store": "allas",
     "mlflow_s3_endpoint_url": "https://a3s.fi",
@@ -26,10 +28,13 @@ ALLAS = {
 }
 
 
-@pytest.mark.parametrize("migrate, probe", [(True, "--probe"), (False, "--probe-new")])
-def test_refused_store_keys_stop_nothing(cluster, namespace, migrate, probe):
-    ns = namespace
+@pytest.fixture(scope="module", autouse=True)
+def deployed(cluster, ns):
     assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
+
+
+@pytest.mark.parametrize("migrate, probe", [(True, "--probe"), (False, "--probe-new")])
+def test_refused_store_keys_stop_nothing(cluster, ns, migrate, probe):
     tracking = get(cluster, "Deployment", ns, APP)
     config = get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]
 
@@ -55,9 +60,7 @@ def test_refused_store_keys_stop_nothing(cluster, namespace, migrate, probe):
                 and not j["metadata"]["name"].endswith("-probe")]  # no copy started
 
 
-def test_a_failed_backup_now_says_so(cluster, namespace):
-    ns = namespace
-    assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
+def test_a_failed_backup_now_says_so(cluster, ns):
     tracking = get(cluster, "Deployment", ns, APP)
 
     with job_fails(cluster, ns, "pg_dump"):
