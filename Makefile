@@ -51,9 +51,13 @@ sanity: setup  ## ansible-test sanity
 docs:  ## write the variable tables of the role READMEs and USER_GUIDE from the argument specs
 	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) docs/generate.py
 
-# The 30 slowest tests are listed at the end: CI must stay well under 45 minutes.
+# Two workers (pytest-xdist), each running whole test files (--dist loadfile: a file's tests may tell one story in
+# order), share one test cluster: started here when none answers, and then stopped after. The 30 slowest tests are
+# listed at the end: CI must stay well under 45 minutes.
 pytest: setup tools
-	$(BIN)/python -m pytest tests --durations=30
+	@if tests/cluster/cluster.sh status >/dev/null 2>&1; then started=; else $(MAKE) --no-print-directory cluster-up || exit 1; started=1; fi; \
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile --durations=30; rc=$$?; \
+	if [ -n "$$started" ]; then $(MAKE) --no-print-directory cluster-down; fi; exit $$rc
 
 test: lint sanity pytest  ## everything CI runs
 

@@ -6,7 +6,8 @@ Session fixture ``cluster`` (see docs/DESIGN.md, "Tooling conventions"):
 * reuses a cluster started by ``make cluster-up`` when ``.cluster/kubeconfig``
   answers, otherwise builds/starts one with ``tests/cluster/build.sh`` and
   ``tests/cluster/cluster.sh up`` and stops it at the end of the session (also
-  when tests fail);
+  when tests fail); under pytest-xdist (``make pytest``: two workers) the cluster
+  must be up before, as ``make pytest`` makes sure;
 * attributes ``kubeconfig``, ``server``, ``token``, ``ca_file``, ``api`` (a
   ``kubernetes.client.ApiClient`` with admin rights) and ``dynamic`` (a
   ``kubernetes.dynamic.DynamicClient`` over it);
@@ -44,6 +45,7 @@ Markers (registered in pytest.ini): ``cluster`` (needs the test cluster),
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Mapping
 
@@ -65,6 +67,9 @@ def cluster():
     if not kubeconfig_answers(STATE / "kubeconfig"):
         if not CLUSTER_SH.exists():
             pytest.skip("tests/cluster/cluster.sh not present")
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            # each worker is a session of its own: one would stop the cluster under the other
+            pytest.fail("with pytest -n, start the test cluster first (make cluster-up; make pytest does)")
         start_cluster()
         started = True
     else:

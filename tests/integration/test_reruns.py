@@ -165,6 +165,7 @@ def test_the_printed_read_command_reads_a_dotted_name(cluster, ns, tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "oc").symlink_to(cluster.kubectl)
     read = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True,
-                          env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "KUBECONFIG": cluster.kubeconfig})
+                          env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "KUBECONFIG": cluster.kubeconfig,
+                               "HOME": str(tmp_path)}, cwd=tmp_path)
     assert read.stdout == users(cluster, ns)["dan.jones"] and len(read.stdout) == 24
     run(cluster, ns, "users.yml", mlflow_user_action="remove", mlflow_user_name="dan.jones")
