@@ -32,6 +32,14 @@ def jobs(cluster, ns, part):
     return [j["metadata"]["name"] for j in get(cluster, "Job", ns) if part in j["metadata"]["name"]]
 
 
+def deploy_old(cluster, ns) -> dict:
+    """Deploy MLflow OLD (a user's own recorded image; below the version floor, on purpose); its variables."""
+    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
+                       mlflow_allow_insecure_version=True)
+    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    return old
+
+
 def test_a_new_image_that_does_not_run_stops_nothing(cluster, namespace):
     ns = namespace
     assert cluster.run_playbook("deploy.yml", default_vars(ns, APP)).rc == 0
@@ -47,9 +55,7 @@ def test_a_new_image_that_does_not_run_stops_nothing(cluster, namespace):
 
 def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
     ns = namespace
-    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
-                       mlflow_allow_insecure_version=True)
-    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    old = deploy_old(cluster, ns)
     containers_before = tracking(cluster, ns)[2]
 
     # the new version's image runs; the backup's does not: the writers were stopped for it
@@ -66,9 +72,7 @@ def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
 
 def test_an_image_of_another_version_stops_nothing(cluster, namespace):
     ns = namespace
-    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
-                       mlflow_allow_insecure_version=True)
-    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    old = deploy_old(cluster, ns)
     before = tracking(cluster, ns)
 
     # a new version asked for, the old image kept: in it `mlflow --version` says 2.22.5 and the image check's
@@ -85,9 +89,7 @@ def test_an_image_of_another_version_stops_nothing(cluster, namespace):
 
 def test_a_failed_schema_migration_starts_the_previous_version_again(cluster, namespace):
     ns = namespace
-    old = default_vars(ns, APP, mlflow_version=OLD, mlflow_image=f"example.test/mlflow:{OLD}",
-                       mlflow_allow_insecure_version=True)
-    assert cluster.run_playbook("deploy.yml", old).rc == 0
+    old = deploy_old(cluster, ns)
     before = tracking(cluster, ns)
 
     with job_fails(cluster, ns, "mlflow db upgrade"):

@@ -70,14 +70,19 @@ def _read(stack, run_id, old=False):
     return _result(stack.run_client(f"import sys; sys.argv = ['x', {run_id!r}]\n" + READ, old=old))
 
 
-def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_path):
+def old_stack(stack_cluster, tools, tmp_path, prefix):
+    """(old MLflow version, its deployment, its Stack, not started yet) in a fresh namespace."""
     old_version = versions()["MLFLOW_OLD_VERSION"]
-    ns = stack_cluster.fresh_namespace("upgrade")
+    ns = stack_cluster.fresh_namespace(prefix)
     # No official image of MLflow 2.22 has the database driver: the user's own (a recorded test image).
     # An old release is below the version floor (docs/SECURITY.md): deployed on purpose here.
     dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}",
                  mlflow_allow_insecure_version=True)
-    stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
+    return old_version, dep, Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
+
+
+def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_path):
+    old_version, dep, stack = old_stack(stack_cluster, tools, tmp_path, "upgrade")
     try:
         stack.up()
         written = _result(stack.run_client(WRITE, old=True))
@@ -136,11 +141,8 @@ TAKEN_TABLE = "scheduler_leases"
 
 
 def test_a_failed_schema_migration_changes_nothing(stack_cluster, tools, tmp_path):
-    old_version = versions()["MLFLOW_OLD_VERSION"]
-    ns = stack_cluster.fresh_namespace("upgrade-fails")
-    dep = deploy(stack_cluster, ns, mlflow_version=old_version, mlflow_image=f"example.test/mlflow:{old_version}",
-                 mlflow_allow_insecure_version=True)
-    stack = Stack(Deployed(stack_cluster.api, ns, dep.app), tmp_path / "stack", tools, old=True)
+    old_version, dep, stack = old_stack(stack_cluster, tools, tmp_path, "upgrade-fails")
+    ns = dep.namespace
     try:
         stack.up()
         written = _result(stack.run_client(WRITE, old=True))
