@@ -12,6 +12,13 @@
 #                                (same schema, namespaced kind, status subresource)
 #   ServiceMonitor CRD           from the github.com/prometheus-operator/prometheus-operator
 #                                module (OpenShift's monitoring stack always serves it)
+#   Gateway API CRDs             standard channel of sigs.k8s.io/gateway-api (config/crd/standard/
+#                                *.yaml, CRDs only: GatewayClass, Gateway, HTTPRoute, GRPCRoute,
+#                                ReferenceGrant, BackendTLSPolicy, ListenerSet, TCP/TLS/UDPRoute)
+#   SecurityPolicy CRD           Envoy Gateway's, from the github.com/envoyproxy/gateway module
+#                                (charts/gateway-crds-helm/templates/generated/, Helm guard stripped)
+#   AuthorizationPolicy CRD      Istio's, the one document of istio.io/api's
+#                                kubernetes/customresourcedefinitions.gen.yaml
 #
 # Everything lands in $CSC_MLFLOW_CACHE (default ~/.cache/csc-mlflow) in folders
 # keyed by version; a warm run checks a few files and exits. Safe to run twice and
@@ -28,6 +35,9 @@ KWOK_VERSION="v0.8.0"
 # github.com/openshift/api publishes no tags for Go modules; pin a pseudo-version.
 OPENSHIFT_API_VERSION="v0.0.0-20260813212709-d4bb0b443cb8"
 PROMETHEUS_OPERATOR_VERSION="v0.85.0"
+GATEWAY_API_VERSION="v1.6.3"
+ENVOY_GATEWAY_VERSION="v1.9.1"
+ISTIO_API_VERSION="v1.32.0"
 
 CACHE="${CSC_MLFLOW_CACHE:-$HOME/.cache/csc-mlflow}"
 K8S_BIN="$CACHE/bin/kubernetes-$K8S_VERSION"
@@ -36,11 +46,16 @@ CRD_DIR="$CACHE/crd/openshift-api-$OPENSHIFT_API_VERSION"
 ROUTE_CRD="$CRD_DIR/routes.crd.yaml"
 ACRQ_CRD="$CRD_DIR/appliedclusterresourcequotas.crd.yaml"
 SERVICEMONITOR_CRD="$CACHE/crd/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/servicemonitors.crd.yaml"
+GATEWAY_API_CRDS="$CACHE/crd/gateway-api-$GATEWAY_API_VERSION/standard.crds.yaml"
+SECURITYPOLICY_CRD="$CACHE/crd/envoy-gateway-$ENVOY_GATEWAY_VERSION/securitypolicies.crd.yaml"
+AUTHORIZATIONPOLICY_CRD="$CACHE/crd/istio-api-$ISTIO_API_VERSION/authorizationpolicies.crd.yaml"
 K8S_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 if [[ "${1:-}" == "--print-env" ]]; then
   printf 'K8S_VERSION=%q\nKWOK_VERSION=%q\nK8S_BIN=%q\nKWOK_BIN=%q\nROUTE_CRD=%q\nACRQ_CRD=%q\nSERVICEMONITOR_CRD=%q\n' \
     "$K8S_VERSION" "$KWOK_VERSION" "$K8S_BIN" "$KWOK_BIN" "$ROUTE_CRD" "$ACRQ_CRD" "$SERVICEMONITOR_CRD"
+  printf 'GATEWAY_API_CRDS=%q\nSECURITYPOLICY_CRD=%q\nAUTHORIZATIONPOLICY_CRD=%q\n' \
+    "$GATEWAY_API_CRDS" "$SECURITYPOLICY_CRD" "$AUTHORIZATIONPOLICY_CRD"
   exit 0
 fi
 
@@ -156,4 +171,52 @@ else
   chmod 0644 "$SERVICEMONITOR_CRD"
 fi
 
-log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD, $ACRQ_CRD, $SERVICEMONITOR_CRD"
+# ---------------------------------------------------------------- Gateway API and implementations
+# Module zips of a few MB each (seconds); only the CRD files are kept.
+install_file() {  # install_file <dest>: stdin -> dest, atomically, 0644
+  mkdir -p "$(dirname "$1")"
+  cat >"$1.tmp" && chmod 0644 "$1.tmp" && mv "$1.tmp" "$1"
+}
+
+if [[ -s "$GATEWAY_API_CRDS" ]]; then
+  log "Gateway API CRDs: cached in $(dirname "$GATEWAY_API_CRDS")"
+else
+  log "fetching sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  dir="$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")"
+  # Every CRD of the standard channel; not its ValidatingAdmissionPolicy safe-upgrades (it only
+  # guards CRD upgrades, and every `up` starts from an empty etcd).
+  files=()
+  for f in "$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do
+    grep -q '^kind: CustomResourceDefinition$' "$f" && files+=("$f")
+  done
+  ((${#files[@]} >= 4)) || { log "Gateway API standard CRDs not found in $dir/config/crd/standard"; exit 1; }
+  for f in "${files[@]}"; do printf -- '---\n'; sed '/^---$/d' "$f"; done | install_file "$GATEWAY_API_CRDS"
+fi
+
+if [[ -s "$SECURITYPOLICY_CRD" ]]; then
+  log "SecurityPolicy CRD: cached in $(dirname "$SECURITYPOLICY_CRD")"
+else
+  log "fetching github.com/envoyproxy/gateway@$ENVOY_GATEWAY_VERSION"
+  dir="$(module_dir "github.com/envoyproxy/gateway@$ENVOY_GATEWAY_VERSION")"
+  src="$dir/charts/gateway-crds-helm/templates/generated/gateway.envoyproxy.io_securitypolicies.yaml"
+  [[ -s "$src" ]] || { log "SecurityPolicy CRD not found at $src"; exit 1; }
+  # The chart wraps it in `{{- if .Values.crds.envoyGateway.enabled }}` ... `{{- end }}`.
+  sed -e '/^{{.*}}$/d' "$src" | install_file "$SECURITYPOLICY_CRD"
+  ! grep -q '{{' "$SECURITYPOLICY_CRD" || { log "Helm templating left in $SECURITYPOLICY_CRD"; exit 1; }
+fi
+
+if [[ -s "$AUTHORIZATIONPOLICY_CRD" ]]; then
+  log "AuthorizationPolicy CRD: cached in $(dirname "$AUTHORIZATIONPOLICY_CRD")"
+else
+  log "fetching istio.io/api@$ISTIO_API_VERSION"
+  dir="$(module_dir "istio.io/api@$ISTIO_API_VERSION")"
+  src="$dir/kubernetes/customresourcedefinitions.gen.yaml"
+  [[ -s "$src" ]] || { log "Istio CRDs not found at $src"; exit 1; }
+  # All of Istio's CRDs in one file (~1 MB, 14 CRDs); keep the one the tests use.
+  awk 'function flush() { if (doc ~ /\n  name: authorizationpolicies\.security\.istio\.io\n/) printf "%s", doc; doc = "" }
+       /^---$/ { flush(); next } { doc = doc $0 "\n" } END { flush() }' "$src" | install_file "$AUTHORIZATIONPOLICY_CRD"
+  grep -q '^  name: authorizationpolicies.security.istio.io$' "$AUTHORIZATIONPOLICY_CRD" ||
+    { log "AuthorizationPolicy CRD not found in $src"; exit 1; }
+fi
+
+log "ready: $K8S_BIN, $KWOK_BIN, $ROUTE_CRD, $ACRQ_CRD, $SERVICEMONITOR_CRD, $GATEWAY_API_CRDS, $SECURITYPOLICY_CRD, $AUTHORIZATIONPOLICY_CRD"

@@ -30,7 +30,11 @@
 #     router writes it (Admitted / HostAlreadyClaimed), ACRQ status mirrored from ResourceQuotas;
 #   * the ServiceMonitor CRD (OpenShift's monitoring stack always serves it), and the roles
 #     OpenShift gives a project's admin beyond Kubernetes' `admin` (openshift-roles.yaml):
-#     Routes and the project's quota, not ServiceMonitors (ClusterRole `monitoring-edit`).
+#     Routes and the project's quota, not ServiceMonitors (ClusterRole `monitoring-edit`);
+#   * Gateway API (standard channel CRDs), Envoy Gateway's SecurityPolicy and Istio's
+#     AuthorizationPolicy CRDs, and in standins.py (gateway_standin.py) a Gateway API
+#     implementation's status writer for GatewayClasses of Envoy Gateway, Istio and an unknown
+#     controller (no data path: nothing is routed or filtered).
 # The manifests are in tests/cluster/manifests/; per-namespace profiles (rahti, kubernetes)
 # are applied by tests/conftest.py (Cluster.fresh_namespace).
 set -euo pipefail
@@ -65,6 +69,10 @@ load_tools() {
   [[ -s "$ROUTE_CRD" ]] || die "Route CRD missing: run tests/cluster/build.sh"
   [[ -s "${ACRQ_CRD:-}" ]] || die "AppliedClusterResourceQuota CRD missing: run tests/cluster/build.sh"
   [[ -s "${SERVICEMONITOR_CRD:-}" ]] || die "ServiceMonitor CRD missing: run tests/cluster/build.sh"
+  local f
+  for f in GATEWAY_API_CRDS SECURITYPOLICY_CRD AUTHORIZATIONPOLICY_CRD; do
+    [[ -s "${!f:-}" ]] || die "$f missing: run tests/cluster/build.sh"
+  done
   command -v etcd >/dev/null || die "etcd missing: run tests/cluster/build.sh"
 }
 
@@ -213,6 +221,27 @@ scc_probe() {  # the SCC stand-in assigns runAsUser in an annotated namespace
   [[ "$out" == 1000000000 ]]
 }
 
+# The Gateway API CRDs and the implementations' policy CRDs (names as the files define them).
+GATEWAY_CRDS=(gatewayclasses gateways httproutes grpcroutes referencegrants backendtlspolicies listenersets
+  tcproutes tlsroutes udproutes)
+gateway_crd_names() {
+  printf 'crd/%s.gateway.networking.k8s.io\n' "${GATEWAY_CRDS[@]}"
+  printf 'crd/%s\n' securitypolicies.gateway.envoyproxy.io authorizationpolicies.security.istio.io
+}
+
+apply_gateway_crds() {  # apply (idempotent) and wait until served
+  local names
+  mapfile -t names < <(gateway_crd_names)
+  kc apply --server-side -f "$GATEWAY_API_CRDS" -f "$SECURITYPOLICY_CRD" -f "$AUTHORIZATIONPOLICY_CRD" >/dev/null
+  kc wait --for condition=Established --timeout 60s "${names[@]}" >/dev/null
+}
+
+gateway_crds_present() {
+  local names
+  mapfile -t names < <(gateway_crd_names)
+  kc get "${names[@]}" >/dev/null 2>&1
+}
+
 standins_ready() {
   pid_alive standins && grep -q 'ready: watching' "$LOGS/standins.log"
 }
@@ -238,6 +267,11 @@ cmd_up() {
   "$PYTHON" -c 'import kubernetes, yaml' 2>/dev/null || die "$PYTHON lacks the kubernetes client (make setup)"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   if pid_alive kube-apiserver && api_ready; then
+    # A cluster started before the Gateway API CRDs were added: add them (the stand-ins watch them).
+    if ! gateway_crds_present; then
+      log "adding the Gateway API CRDs to the running cluster"
+      apply_gateway_crds
+    fi
     if ! pid_alive standins; then
       log "the stand-ins had stopped: restarting them (their log: $LOGS/standins.log)"
       start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
@@ -320,6 +354,7 @@ cmd_up() {
   kc apply --server-side -f "$ROUTE_CRD" -f "$ACRQ_CRD" -f "$SERVICEMONITOR_CRD" >/dev/null
   kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io \
     crd/appliedclusterresourcequotas.quota.openshift.io crd/servicemonitors.monitoring.coreos.com >/dev/null
+  apply_gateway_crds
   start_bg standins "$PYTHON" "$HERE/standins.py" --kubeconfig "$STATE/kubeconfig" --router-domain "$ROUTER_DOMAIN"
   bootstrap_objects | kc apply --server-side -f - >/dev/null
   wait_for 60 "the Route admission policy" route_probe
