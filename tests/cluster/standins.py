@@ -9,6 +9,9 @@
   reason ``Enforced``, when routers of OpenShift 4.17+ and of 4.16 and older both admit only the
   same listed addresses (message: the list); False otherwise, reason ``OpenToAll`` (message: why)
   or ``Differs``.
+* Gateway API (gateway_standin.py): the status an implementation writes for GatewayClasses of Envoy Gateway,
+  Istio and an implementation the product does not know (Gateways, HTTPRoutes, SecurityPolicies), with the
+  stand-in's own HTTPRoute parent condition ``AllowlistEnforced`` read from SecurityPolicies/AuthorizationPolicies.
 * Cluster quota: keeps each AppliedClusterResourceQuota's ``status.total`` and
   ``status.namespaces[]`` equal to the status of the ResourceQuota of the same name and
   namespace (which kube-controller-manager computes and the apiserver enforces).
@@ -29,6 +32,7 @@ import time
 from kubernetes import config, dynamic
 from kubernetes.client.exceptions import ApiException
 
+from gateway_standin import GatewayStandin
 from router_allowlist import admitted
 
 log = logging.getLogger("standins")
@@ -99,6 +103,7 @@ class Standins:
         self.routes = self._watch("route.openshift.io/v1", "Route", self.sync_routes)
         self.quotas = self._watch("v1", "ResourceQuota", self.sync_quotas)
         self.applied = self._watch("quota.openshift.io/v1", "AppliedClusterResourceQuota", self.sync_quotas)
+        self.gateway = GatewayStandin(self)
 
     def _watch(self, api_version: str, kind: str, changed) -> Watch:
         ev = threading.Event()
@@ -108,9 +113,12 @@ class Standins:
     def start(self) -> None:
         for w in (self.routes, self.quotas, self.applied):
             w.start()
+        self.gateway.start()
         for ev in self.ready:
             ev.wait()
-        log.info("ready: watching Routes, ResourceQuotas, AppliedClusterResourceQuotas")
+        self.gateway.sync()  # once all lists are in (each watch's first sync may come before the others')
+        log.info("ready: watching Routes, ResourceQuotas, AppliedClusterResourceQuotas, Gateway API, "
+                 "SecurityPolicies, AuthorizationPolicies")
 
     def _patch_status(self, api_version: str, kind: str, obj: dict, status: dict) -> None:
         res = self.client.resources.get(api_version=api_version, kind=kind)
