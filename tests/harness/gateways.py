@@ -9,6 +9,10 @@ cluster's Gateway API stand-in (tests/cluster/gateway_standin.py) writes.
 * ``httproute_parent_conditions(cluster, namespace, name, timeout=30)`` -> the conditions of the HTTPRoute's first
   ``status.parents[]`` entry, once the stand-in has written it for the route's current generation.
 * ``allowlist_condition(cluster, namespace, name, timeout=30)`` -> its ``AllowlistEnforced`` condition.
+* ``wait_for_parent_condition(cluster, namespace, name, type_, reason, timeout=30, message=None)`` and
+  ``wait_for_allowlist(cluster, namespace, name, reason, timeout=30, message=None)``: poll until a condition has
+  that reason (and ``message`` in its message): changes of other objects, e.g. a policy, do not bump the route's
+  generation.
 """
 
 from __future__ import annotations
@@ -150,12 +154,21 @@ def allowlist_condition(cluster, namespace: str, name: str, timeout: float = 30)
     return found
 
 
-def wait_for_allowlist(cluster, namespace: str, name: str, reason: str, timeout: float = 30) -> dict:
-    """Poll until the route's ``AllowlistEnforced`` has ``reason`` (policies are not part of the route's
-    generation, so a policy change is seen only by waiting); return it."""
+def wait_for_parent_condition(cluster, namespace: str, name: str, type_: str, reason: str, timeout: float = 30,
+                              message: str | None = None) -> dict:
+    """Poll until the route's first parent has condition ``type_`` with ``reason`` (and ``message`` within its
+    message, if given): a change of a Gateway, Service, ReferenceGrant, Namespace or policy does not change the
+    route's generation, so only waiting shows it. Returns the condition as last seen (the caller asserts)."""
     end = time.monotonic() + timeout
     while True:
-        cond = allowlist_condition(cluster, namespace, name, timeout)
-        if cond.get("reason") == reason or time.monotonic() > end:
-            return cond
+        found = condition(httproute_parent_conditions(cluster, namespace, name, timeout), type_) or {}
+        if (found.get("reason") == reason and (message is None or message in found.get("message", ""))) \
+                or time.monotonic() > end:
+            return found
         time.sleep(0.2)
+
+
+def wait_for_allowlist(cluster, namespace: str, name: str, reason: str, timeout: float = 30,
+                       message: str | None = None) -> dict:
+    """``wait_for_parent_condition`` of ``AllowlistEnforced``."""
+    return wait_for_parent_condition(cluster, namespace, name, "AllowlistEnforced", reason, timeout, message)
