@@ -10,7 +10,7 @@ export CSC_MLFLOW_CACHE ?= $(HOME)/.cache/csc-mlflow
 export PATH := $(BIN):$(PATH)
 COLLECTION_LINK := .ansible/collections/ansible_collections/csc/mlflow
 
-.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity docs pytest test golden demo demo-down bench clean
+.PHONY: help setup cluster-tools stack-tools tools cluster-up cluster-down lint sanity docs pytest test golden demo demo-down bench clean mlflow-release
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -63,6 +63,13 @@ test: lint sanity pytest  ## everything CI runs
 
 golden: setup  ## regenerate tests/render/golden/ after an intended change of a manifest (review the diff)
 	CSC_MLFLOW_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/render/test_golden.py -q
+
+# A new MLflow release (docs/MAINTAINING.md): refused, nothing changed, unless ghcr.io/mlflow/mlflow:v$(VERSION)-full is
+# published and mlflow==$(VERSION) installs here; then the version everywhere it is the default, the image record,
+# images/mlflow/requirements.txt, `make docs`, `make golden`, and the checks. ARGS: --dry-run, --skip-checks.
+mlflow-release: setup  ## move the default MLflow to VERSION=X.Y.Z (ARGS=--dry-run|--skip-checks)
+	@if [ -z "$(VERSION)" ]; then echo "usage: make mlflow-release VERSION=X.Y.Z [ARGS=--dry-run]" >&2; exit 2; fi
+	$(BIN)/python images/mlflow_release.py "$(VERSION)" $(ARGS)
 
 demo: setup tools  ## local cluster + deploy.yml + a running MLflow on localhost
 	tests/demo/demo.sh up
