@@ -160,11 +160,10 @@ def same_cidrs(a: list[str], b: list[str]) -> bool:
     """Two lists admit the same addresses (order, duplicates and host bits aside, e.g. 192.0.2.1 = 192.0.2.1/32)."""
     def norm(lst):
         try:
-            return set(ipaddress.collapse_addresses(n for n in (ipaddress.ip_network(c, strict=False) for c in lst)
-                                                    if n.version == 4)) | set(ipaddress.collapse_addresses(
-                n for n in (ipaddress.ip_network(c, strict=False) for c in lst) if n.version == 6))
+            nets = [ipaddress.ip_network(c, strict=False) for c in lst]
         except ValueError:
             return set(lst)
+        return {n for v in (4, 6) for n in ipaddress.collapse_addresses(n for n in nets if n.version == v)}
     return norm(a) == norm(b)
 
 

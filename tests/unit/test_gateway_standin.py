@@ -62,10 +62,10 @@ def test_namespace_allowed(allowed, route_ns, labels, ok):
 
 
 def test_listener_kinds():
-    assert gs.listener_kinds({"protocol": "HTTPS"})[0] == [{"group": gs.GROUP, "kind": "HTTPRoute"},
-                                                          {"group": gs.GROUP, "kind": "GRPCRoute"}]
-    ok, bad = gs.listener_kinds({"protocol": "HTTP", "allowedRoutes": {"kinds": [{"kind": "HTTPRoute"},
-                                                                                 {"kind": "TCPRoute"}]}})
+    carried = [{"group": gs.GROUP, "kind": "HTTPRoute"}, {"group": gs.GROUP, "kind": "GRPCRoute"}]
+    assert gs.listener_kinds({"protocol": "HTTPS"})[0] == carried
+    asked = [{"kind": "HTTPRoute"}, {"kind": "TCPRoute"}]
+    ok, bad = gs.listener_kinds({"protocol": "HTTP", "allowedRoutes": {"kinds": asked}})
     assert ok == [{"group": gs.GROUP, "kind": "HTTPRoute"}] and bad == [{"group": gs.GROUP, "kind": "TCPRoute"}]
 
 
@@ -265,8 +265,8 @@ def test_istio_every_hostname_must_be_restricted():
     hosts = ["mlflow.apps.gateway.test", "other.apps.gateway.test"]
     c = gs.istio_allowlist(GW, hosts, [ap("p", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])])])
     assert c["reason"] == "OpenToAll" and "other.apps.gateway.test" in c["message"]
-    c = gs.istio_allowlist(GW, ["*.apps.gateway.test"], [ap("p", "DENY", [deny_except(["*.apps.gateway.test"],
-                                                                                       ["192.0.2.0/24"])])])
+    wildcard = ["*.apps.gateway.test"]
+    c = gs.istio_allowlist(GW, wildcard, [ap("p", "DENY", [deny_except(wildcard, ["192.0.2.0/24"])])])
     assert c["reason"] == "Enforced"
 
 
