@@ -181,7 +181,11 @@ def http(method: str, url: str, headers: Mapping[str, str] | None = None, timeou
             return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
                             resp.read() if method != "HEAD" else b"")
     except urllib.error.HTTPError as exc:
-        return Response(exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, exc.read() or b"")
+        try:
+            body = exc.read() if exc.fp else b""
+        except OSError:
+            body = b""
+        return Response(exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, body)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise Unverifiable(f"could not verify: {method} {url}: {reason}") from exc
