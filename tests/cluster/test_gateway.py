@@ -5,6 +5,7 @@ test-only HTTPRoute parent condition AllowlistEnforced, for Envoy Gateway, Istio
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -24,7 +25,7 @@ def create(cluster, *objs: dict, check: bool = True):
                                                                      "items": list(objs)}), check=check)
 
 
-def route(ns: str, gateway: tuple[str, str], name: str = "mlflow", hostnames=(HOST,), section: str | None = "https",
+def route(ns: str, gateway: tuple[str, str], name: str, hostnames=(HOST,), section: str | None = "https",
           backend: dict | None = None, **spec) -> dict:
     ref = {"name": gateway[1], "namespace": gateway[0]}
     if section:
@@ -71,14 +72,30 @@ def cond_of(conditions, type_):
     return found
 
 
-@pytest.fixture
-def ns(make_namespace):
-    return make_namespace("gw", profile="kubernetes")
+@pytest.fixture(scope="module")
+def ns(cluster):
+    """One namespace for the module's routes (each test names its own), with the Service ``mlflow``."""
+    name = cluster.fresh_namespace("gw", profile="kubernetes")
+    create(cluster, service(name))
+    yield name
+    cluster.delete_namespace(name)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def envoy(cluster):
+    """An Envoy Gateway Gateway shared by the tests that neither count its routes nor attach policies to it."""
     return platform_gateway(cluster, "envoy-gateway")
+
+
+@pytest.fixture
+def own_envoy(cluster):
+    return platform_gateway(cluster, "envoy-gateway")
+
+
+@pytest.fixture
+def name():
+    """The test's own HTTPRoute name."""
+    return f"r-{secrets.token_hex(4)}"
 
 
 # ---------------------------------------------------------------------------------------------- CRDs
@@ -101,16 +118,16 @@ def test_the_crds_are_the_pinned_releases(cluster):
     (lambda r: r["spec"]["rules"][0].update(timeouts={"request": "1s", "backendRequest": "10s"}),
      "backendRequest timeout cannot be longer than request timeout"),
 ])
-def test_the_apiserver_enforces_the_crds_validation(cluster, ns, mutate, message):
-    bad = route(ns, ("gateway-system-none", "platform"))
+def test_the_apiserver_enforces_the_crds_validation(cluster, ns, mutate, message, name):
+    bad = route(ns, ("gateway-system-none", "platform"), name)
     mutate(bad)
     out = create(cluster, bad, check=False)
     assert out.returncode != 0
     assert message in out.stderr, out.stderr
 
 
-def test_a_security_policy_is_validated_too(cluster, ns):
-    bad = security_policy(ns, "bad", "Service", "mlflow", cidrs=["192.0.2.0/24"])
+def test_a_security_policy_is_validated_too(cluster, ns, name):
+    bad = security_policy(ns, f"{name}-bad", "Service", "mlflow", cidrs=["192.0.2.0/24"])
     out = create(cluster, bad, check=False)
     assert out.returncode != 0 and "targetRefs[*].kind of Gateway/ListenerSet/HTTPRoute" in out.stderr, out.stderr
 
@@ -135,9 +152,10 @@ def test_the_gateway_class_and_gateway_are_accepted_and_programmed(cluster, impl
 
 
 # ---------------------------------------------------------------------------------------------- HTTPRoutes
-def test_a_good_route_is_accepted_and_counted(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy, section=None))
-    parents = httproute_parents(cluster, ns, "mlflow")
+def test_a_good_route_is_accepted_and_counted(cluster, ns, own_envoy, name):
+    envoy = own_envoy
+    create(cluster, route(ns, envoy, name, section=None))
+    parents = httproute_parents(cluster, ns, name)
     assert len(parents) == 1
     p = parents[0]
     assert p["controllerName"] == CONTROLLERS["envoy-gateway"]
@@ -151,58 +169,59 @@ def test_a_good_route_is_accepted_and_counted(cluster, ns, envoy):
               == [1, 1] else None)
 
 
-def test_observed_generation_follows_the_route(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy))
-    assert httproute_parent_conditions(cluster, ns, "mlflow")[0]["observedGeneration"] == 1
-    cluster.kubectl_run("-n", ns, "patch", "httproute", "mlflow", "--type", "merge", "-p",
+def test_observed_generation_follows_the_route(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name))
+    assert httproute_parent_conditions(cluster, ns, name)[0]["observedGeneration"] == 1
+    cluster.kubectl_run("-n", ns, "patch", "httproute", name, "--type", "merge", "-p",
                         json.dumps({"spec": {"hostnames": ["other.apps.gateway.test"]}}))
-    conds = httproute_parent_conditions(cluster, ns, "mlflow")  # waits for generation 2
+    conds = httproute_parent_conditions(cluster, ns, name)  # waits for generation 2
     assert {c["observedGeneration"] for c in conds} == {2}
 
 
-def reason(cluster, ns, name="mlflow", type_="Accepted"):
+def reason(cluster, ns, name, type_="Accepted"):
     c = cond_of(httproute_parent_conditions(cluster, ns, name), type_)
     return c["status"], c["reason"]
 
 
-def test_a_gateway_that_does_not_exist(cluster, ns):
-    create(cluster, service(ns), route(ns, (ns, "nowhere")))
-    p = httproute_parents(cluster, ns, "mlflow")[0]
+def test_a_gateway_that_does_not_exist(cluster, ns, name):
+    create(cluster, route(ns, (ns, "nowhere"), name))
+    p = httproute_parents(cluster, ns, name)[0]
     assert p["controllerName"] == "csc-mlflow.test/gateway-standin"
-    assert reason(cluster, ns) == ("False", "NoMatchingParent")
+    assert reason(cluster, ns, name) == ("False", "NoMatchingParent")
 
 
-def test_a_section_name_that_names_no_listener(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy, section="grpc"))
-    assert reason(cluster, ns) == ("False", "NoMatchingParent")
+def test_a_section_name_that_names_no_listener(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name, section="grpc"))
+    assert reason(cluster, ns, name) == ("False", "NoMatchingParent")
 
 
-def test_a_listener_of_the_same_namespace_only(cluster, ns):
+def test_a_listener_of_the_same_namespace_only(cluster, ns, name):
     gw = platform_gateway(cluster, "envoy-gateway", allowed_namespaces="Same")
-    create(cluster, service(ns), route(ns, gw))
-    assert reason(cluster, ns) == ("False", "NotAllowedByListeners")
+    create(cluster, route(ns, gw, name))
+    assert reason(cluster, ns, name) == ("False", "NotAllowedByListeners")
 
 
-def test_a_listener_that_selects_namespaces_by_label(cluster, ns):
+def test_a_listener_that_selects_namespaces_by_label(cluster, make_namespace, name):
+    ns = make_namespace("gw-selected", profile="kubernetes")  # labelled below
     listeners = [{"name": "https", "protocol": "HTTPS", "port": 443, "hostname": "*.apps.gateway.test",
                   "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "gateway-tls"}]},
                   "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {
                       "matchLabels": {"gateway-access": "mlflow"}}}}}]
     gw = platform_gateway(cluster, "istio", listeners=listeners)
-    create(cluster, service(ns), route(ns, gw))
-    assert reason(cluster, ns) == ("False", "NotAllowedByListeners")
+    create(cluster, route(ns, gw, name))
+    assert reason(cluster, ns, name) == ("False", "NotAllowedByListeners")
     cluster.kubectl_run("label", "namespace", ns, "gateway-access=mlflow")
-    c = wait_for_parent_condition(cluster, ns, "mlflow", "Accepted", "Accepted")
+    c = wait_for_parent_condition(cluster, ns, name, "Accepted", "Accepted")
     assert c["status"] == "True", c
 
 
-def test_a_listener_for_other_route_kinds(cluster, ns):
+def test_a_listener_for_other_route_kinds(cluster, ns, name):
     listeners = [{"name": "https", "protocol": "HTTPS", "port": 443, "hostname": "*.apps.gateway.test",
                   "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "gateway-tls"}]},
                   "allowedRoutes": {"namespaces": {"from": "All"}, "kinds": [{"kind": "GRPCRoute"}]}}]
     gw = platform_gateway(cluster, "envoy-gateway", listeners=listeners)
-    create(cluster, service(ns), route(ns, gw))
-    assert reason(cluster, ns) == ("False", "NotAllowedByListeners")
+    create(cluster, route(ns, gw, name))
+    assert reason(cluster, ns, name) == ("False", "NotAllowedByListeners")
 
 
 @pytest.mark.parametrize("hostnames, accepted", [
@@ -214,46 +233,46 @@ def test_a_listener_for_other_route_kinds(cluster, ns):
     (["mlflow.example.org", HOST], True),  # one is enough
     ([], True),  # a route without hostnames takes the listener's
 ])
-def test_listener_and_route_hostnames_must_intersect(cluster, ns, envoy, hostnames, accepted):
-    create(cluster, service(ns), route(ns, envoy, hostnames=hostnames))
-    assert reason(cluster, ns) == (("True", "Accepted") if accepted else ("False", "NoMatchingListenerHostname"))
+def test_listener_and_route_hostnames_must_intersect(cluster, ns, envoy, hostnames, accepted, name):
+    create(cluster, route(ns, envoy, name, hostnames=hostnames))
+    assert reason(cluster, ns, name) == (("True", "Accepted") if accepted else ("False", "NoMatchingListenerHostname"))
 
 
-def test_a_missing_backend_then_its_service(cluster, ns, envoy):
-    create(cluster, route(ns, envoy))
-    assert reason(cluster, ns, type_="ResolvedRefs") == ("False", "BackendNotFound")
-    assert reason(cluster, ns) == ("True", "Accepted")  # refs do not decide acceptance
-    create(cluster, service(ns))
-    c = wait_for_parent_condition(cluster, ns, "mlflow", "ResolvedRefs", "ResolvedRefs")
+def test_a_missing_backend_then_its_service(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name, backend={"name": f"{name}-svc", "port": 5000}))
+    assert reason(cluster, ns, name, type_="ResolvedRefs") == ("False", "BackendNotFound")
+    assert reason(cluster, ns, name) == ("True", "Accepted")  # refs do not decide acceptance
+    create(cluster, service(ns, f"{name}-svc"))
+    c = wait_for_parent_condition(cluster, ns, name, "ResolvedRefs", "ResolvedRefs")
     assert c["status"] == "True", c
 
 
-def test_a_backend_of_another_namespace_needs_a_reference_grant(cluster, ns, make_namespace, envoy):
+def test_a_backend_of_another_namespace_needs_a_reference_grant(cluster, ns, make_namespace, envoy, name):
     other = make_namespace("gw-backend", profile="kubernetes")
-    create(cluster, service(other), route(ns, envoy, backend={"name": "mlflow", "namespace": other, "port": 5000}))
-    assert reason(cluster, ns, type_="ResolvedRefs") == ("False", "RefNotPermitted")
+    create(cluster, service(other), route(ns, envoy, name, backend={"name": "mlflow", "namespace": other, "port": 5000}))
+    assert reason(cluster, ns, name, type_="ResolvedRefs") == ("False", "RefNotPermitted")
     grant = {"apiVersion": f"{GROUP}/v1", "kind": "ReferenceGrant", "metadata": {"name": "mlflow", "namespace": other},
              "spec": {"from": [{"group": GROUP, "kind": "HTTPRoute", "namespace": ns}],
                       "to": [{"group": "", "kind": "Service", "name": "mlflow"}]}}
     create(cluster, grant)
-    c = wait_for_parent_condition(cluster, ns, "mlflow", "ResolvedRefs", "ResolvedRefs")
+    c = wait_for_parent_condition(cluster, ns, name, "ResolvedRefs", "ResolvedRefs")
     assert c["status"] == "True", c
 
 
 # ---------------------------------------------------------------------------------------------- AllowlistEnforced
-def test_envoy_without_a_policy_is_open(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy))
-    c = allowlist_condition(cluster, ns, "mlflow")
+def test_envoy_without_a_policy_is_open(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name))
+    c = allowlist_condition(cluster, ns, name)
     assert (c["status"], c["reason"]) == ("False", "OpenToAll")
     assert "no SecurityPolicy targets this HTTPRoute" in c["message"]
 
 
-def test_envoy_security_policy_on_the_route(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy),
-           security_policy(ns, "mlflow-allowlist", "HTTPRoute", "mlflow", ["192.0.2.0/24", "2001:db8::/32"]))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Enforced")
+def test_envoy_security_policy_on_the_route(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name),
+           security_policy(ns, f"{name}-mlflow-allowlist", "HTTPRoute", name, ["192.0.2.0/24", "2001:db8::/32"]))
+    c = wait_for_allowlist(cluster, ns, name, "Enforced")
     assert (c["status"], c["message"]) == ("True", "192.0.2.0/24 2001:db8::/32")
-    sp = status_of(cluster, f"/apis/{SP_API}/namespaces/{ns}/securitypolicies/mlflow-allowlist", "ancestors",
+    sp = status_of(cluster, f"/apis/{SP_API}/namespaces/{ns}/securitypolicies/{name}-mlflow-allowlist", "ancestors",
                    lambda o: (o.get("status") or {}).get("ancestors"))
     assert sp == [{"ancestorRef": {"group": GROUP, "kind": "Gateway", "namespace": envoy[0], "name": envoy[1],
                                    "sectionName": "https"},
@@ -262,75 +281,76 @@ def test_envoy_security_policy_on_the_route(cluster, ns, envoy):
     assert (accepted["status"], accepted["reason"], accepted["observedGeneration"]) == ("True", "Accepted", 1)
 
 
-def test_envoy_default_action_allow_is_no_allowlist(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy),
-           security_policy(ns, "p", "HTTPRoute", "mlflow", ["192.0.2.0/24"], default_action="Allow"))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "OpenToAll", message="defaultAction Allow")
+def test_envoy_default_action_allow_is_no_allowlist(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name),
+           security_policy(ns, f"{name}-p", "HTTPRoute", name, ["192.0.2.0/24"], default_action="Allow"))
+    c = wait_for_allowlist(cluster, ns, name, "OpenToAll", message="defaultAction Allow")
     assert "defaultAction Allow" in c["message"], c
 
 
-def test_envoy_gateway_policy_and_the_route_policy_that_overrides_it(cluster, ns, envoy):
+def test_envoy_gateway_policy_and_the_route_policy_that_overrides_it(cluster, ns, own_envoy, name):
+    envoy = own_envoy
     create(cluster, security_policy(envoy[0], "platform", "Gateway", envoy[1], ["198.51.100.0/24"]))
-    create(cluster, service(ns), route(ns, envoy))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Enforced")
+    create(cluster, route(ns, envoy, name))
+    c = wait_for_allowlist(cluster, ns, name, "Enforced")
     assert c["message"] == "198.51.100.0/24", c
     # a route's SecurityPolicy replaces the Gateway's wholly, also one without authorization (here: CORS only)
-    cors_only = security_policy(ns, "cors-only", "HTTPRoute", "mlflow")
+    cors_only = security_policy(ns, f"{name}-cors-only", "HTTPRoute", name)
     cors_only["spec"]["cors"] = {"allowOrigins": ["https://example.org"]}
     create(cluster, cors_only)
-    c = wait_for_allowlist(cluster, ns, "mlflow", "OpenToAll", message="cors-only")
+    c = wait_for_allowlist(cluster, ns, name, "OpenToAll", message="cors-only")
     assert "cors-only has no authorization" in c["message"], c
     gw_policy = status_of(cluster, f"/apis/{SP_API}/namespaces/{envoy[0]}/securitypolicies/platform", "Overridden",
                           lambda o: condition(((o.get("status") or {}).get("ancestors") or [{}])[0].get("conditions")
                                               or [], "Overridden"))
-    assert gw_policy["status"] == "True" and f"{ns}/mlflow" in gw_policy["message"]
+    assert gw_policy["status"] == "True" and f"{ns}/{name}" in gw_policy["message"]
 
 
-def test_envoy_two_route_policies_that_disagree(cluster, ns, envoy):
-    create(cluster, service(ns), route(ns, envoy), security_policy(ns, "first", "HTTPRoute", "mlflow", ["192.0.2.0/24"]))
-    wait_for_allowlist(cluster, ns, "mlflow", "Enforced")
-    create(cluster, security_policy(ns, "second", "HTTPRoute", "mlflow", ["203.0.113.0/24"]))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Differs")
+def test_envoy_two_route_policies_that_disagree(cluster, ns, envoy, name):
+    create(cluster, route(ns, envoy, name), security_policy(ns, f"{name}-first", "HTTPRoute", name, ["192.0.2.0/24"]))
+    wait_for_allowlist(cluster, ns, name, "Enforced")
+    create(cluster, security_policy(ns, f"{name}-second", "HTTPRoute", name, ["203.0.113.0/24"]))
+    c = wait_for_allowlist(cluster, ns, name, "Differs")
     assert c["status"] == "False" and "192.0.2.0/24" in c["message"] and "203.0.113.0/24" in c["message"], c
-    second = status_of(cluster, f"/apis/{SP_API}/namespaces/{ns}/securitypolicies/second", "ancestors",
+    second = status_of(cluster, f"/apis/{SP_API}/namespaces/{ns}/securitypolicies/{name}-second", "ancestors",
                        lambda o: (o.get("status") or {}).get("ancestors"))
     accepted = cond_of(second[0]["conditions"], "Accepted")
     assert (accepted["status"], accepted["reason"]) == ("False", "Conflicted")
 
 
-def test_istio_deny_policy_for_the_route_host(cluster, ns):
+def test_istio_deny_policy_for_the_route_host(cluster, ns, name):
     gw = platform_gateway(cluster, "istio")
-    create(cluster, service(ns), route(ns, gw))
-    c = allowlist_condition(cluster, ns, "mlflow")
+    create(cluster, route(ns, gw, name))
+    c = allowlist_condition(cluster, ns, name)
     assert (c["reason"], c["message"]) == ("OpenToAll", f"no AuthorizationPolicy targets Gateway {gw[0]}/{gw[1]}")
     create(cluster, authorization_policy(gw, "mlflow-allowlist", [HOST], ["192.0.2.0/24", "198.51.100.7"]))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Enforced")
+    c = wait_for_allowlist(cluster, ns, name, "Enforced")
     assert (c["status"], c["message"]) == ("True", "192.0.2.0/24 198.51.100.7")
 
 
-def test_istio_deny_policy_for_another_host_leaves_the_route_open(cluster, ns):
+def test_istio_deny_policy_for_another_host_leaves_the_route_open(cluster, ns, name):
     gw = platform_gateway(cluster, "istio")
-    create(cluster, service(ns), route(ns, gw),
+    create(cluster, route(ns, gw, name),
            authorization_policy(gw, "other", ["other.apps.gateway.test"], ["192.0.2.0/24"]))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "OpenToAll", message=f"host {HOST}")
+    c = wait_for_allowlist(cluster, ns, name, "OpenToAll", message=f"host {HOST}")
     assert f"host {HOST}" in c["message"], c
 
 
-def test_istio_allow_policy_and_a_disagreeing_deny_policy(cluster, ns):
+def test_istio_allow_policy_and_a_disagreeing_deny_policy(cluster, ns, name):
     gw = platform_gateway(cluster, "istio")
-    create(cluster, service(ns), route(ns, gw),
+    create(cluster, route(ns, gw, name),
            authorization_policy(gw, "allow", None, ["192.0.2.0/24"], action="ALLOW", field="remoteIpBlocks"))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Enforced")
+    c = wait_for_allowlist(cluster, ns, name, "Enforced")
     assert c["message"] == "192.0.2.0/24"
     create(cluster, authorization_policy(gw, "deny", [HOST], ["203.0.113.0/24"]))
-    c = wait_for_allowlist(cluster, ns, "mlflow", "Differs")
+    c = wait_for_allowlist(cluster, ns, name, "Differs")
     assert c["status"] == "False", c
 
 
-def test_an_unknown_implementation_enforces_nothing(cluster, ns):
+def test_an_unknown_implementation_enforces_nothing(cluster, ns, name):
     gw = platform_gateway(cluster, "unknown")
-    create(cluster, service(ns), route(ns, gw), security_policy(ns, "p", "HTTPRoute", "mlflow", ["192.0.2.0/24"]))
-    c = allowlist_condition(cluster, ns, "mlflow")
+    create(cluster, route(ns, gw, name), security_policy(ns, f"{name}-p", "HTTPRoute", name, ["192.0.2.0/24"]))
+    c = allowlist_condition(cluster, ns, name)
     assert (c["status"], c["reason"]) == ("False", "OpenToAll")
     assert c["message"] == "implementation example.test/gateway-controller: no known policy"
-    assert reason(cluster, ns) == ("True", "Accepted")
+    assert reason(cluster, ns, name) == ("True", "Accepted")
