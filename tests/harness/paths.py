@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,11 @@ VENV_BIN = REPO / ".venv" / "bin"
 CLUSTER_SH = REPO / "tests" / "cluster" / "cluster.sh"
 BUILD_SH = REPO / "tests" / "cluster" / "build.sh"
 PROFILE_RAHTI = REPO / "tests" / "cluster" / "manifests" / "profile-rahti.yaml"
+
+# The collection's default MLflow release (roles/mlflow/defaults/main.yml): what the tests that upgrade to "the
+# default" or read its version expect, so a release (make mlflow-release) needs no edit of them.
+DEFAULT_MLFLOW_VERSION = re.search(r'^mlflow_version:\s*"([^"]+)"', (REPO / "roles/mlflow/defaults/main.yml").read_text(),
+                                   re.M).group(1)
 
 PROFILES = ("rahti", "kubernetes")
 PROFILE = os.environ.get("CSC_MLFLOW_PROFILE", "rahti").strip() or "rahti"

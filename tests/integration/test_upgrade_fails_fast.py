@@ -14,6 +14,7 @@ import pytest
 
 from deployment import default_vars, get, job_condition
 from harness.faults import job_fails
+from harness.paths import DEFAULT_MLFLOW_VERSION
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -60,7 +61,7 @@ def test_a_failed_backup_starts_the_previous_version_again(cluster, namespace):
 
     # the new version's image runs; the backup's does not: the writers were stopped for it
     r = cluster.run_playbook("deploy.yml", default_vars(
-        ns, APP, mlflow_version="3.17.2", mlflow_image="ghcr.io/mlflow/mlflow:v3.17.2-full",
+        ns, APP, mlflow_version=DEFAULT_MLFLOW_VERSION, mlflow_image=f"ghcr.io/mlflow/mlflow:v{DEFAULT_MLFLOW_VERSION}-full",
         mlflow_backup_image="example.test/missing:1"))
     assert r.rc != 0, str(r)
     assert f"MLflow {OLD} runs again" in r.stdout, r.stdout[-3000:]
@@ -78,7 +79,7 @@ def test_an_image_of_another_version_stops_nothing(cluster, namespace):
     # a new version asked for, the old image kept: in it `mlflow --version` says 2.22.5 and the image check's
     # `case` exits 1 (upgrade_jobs.yaml.j2)
     with job_fails(cluster, ns, "mlflow --version"):
-        r = cluster.run_playbook("deploy.yml", {**old, "mlflow_version": "3.17.2"})
+        r = cluster.run_playbook("deploy.yml", {**old, "mlflow_version": DEFAULT_MLFLOW_VERSION})
         ended = time.time()
     assert r.rc != 0, str(r)
     assert "-img-" in r.stdout and "BackoffLimitExceeded" in r.stdout, r.stdout[-3000:]
@@ -94,10 +95,10 @@ def test_a_failed_schema_migration_starts_the_previous_version_again(cluster, na
 
     with job_fails(cluster, ns, "mlflow db upgrade"):
         r = cluster.run_playbook("deploy.yml", default_vars(
-            ns, APP, mlflow_version="3.17.2", mlflow_image="ghcr.io/mlflow/mlflow:v3.17.2-full"))
+            ns, APP, mlflow_version=DEFAULT_MLFLOW_VERSION, mlflow_image=f"ghcr.io/mlflow/mlflow:v{DEFAULT_MLFLOW_VERSION}-full"))
         ended = time.time()
     assert r.rc != 0, str(r)
-    assert f"The upgrade of MLflow {OLD} to 3.17.2 failed" in r.stdout, r.stdout[-3000:]
+    assert f"The upgrade of MLflow {OLD} to {DEFAULT_MLFLOW_VERSION} failed" in r.stdout, r.stdout[-3000:]
     assert f"MLflow {OLD} runs again" in r.stdout and "-dbup-" in r.stdout, r.stdout[-3000:]
     assert ended - job_condition(cluster, ns, "-dbup-", "Failed") < 30
     assert job_condition(cluster, ns, "-img-", "Complete") and job_condition(cluster, ns, "-bk-", "Complete")  # the backup taken first stays

@@ -18,6 +18,7 @@ import textwrap
 
 import pytest
 
+from harness.paths import DEFAULT_MLFLOW_VERSION
 from running_stack.deployed import Deployed
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
@@ -101,7 +102,7 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         backups = sorted(d.name for d in root.iterdir())
         assert len(backups) == 1 and not backups[0].endswith(".partial"), backups
         meta = json.loads((root / backups[0] / "backup.json").read_text())
-        assert meta["schema"] and meta["mlflow_version"] == "3.17.2" and meta["artifacts"] >= 1, meta
+        assert meta["schema"] and meta["mlflow_version"] == DEFAULT_MLFLOW_VERSION and meta["artifacts"] >= 1, meta
         listing = json.loads((root / backups[0] / "artifacts.json").read_text())
         assert any(before in o["key"] and o["key"].endswith("notes.txt") for o in listing["objects"]), listing
 

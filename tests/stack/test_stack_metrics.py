@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from harness.paths import DEFAULT_MLFLOW_VERSION
 from running_stack.deployed import Deployed
 from running_stack.net import free_port
 from running_stack.playbooks import deploy
@@ -68,7 +69,7 @@ def test_metrics_on_their_own_port_only(stack_cluster, tools, tmp_path):
         # logged, 3 runs ended are POSTs at least; the same calls again count again
         before = _count(text, "POST")
         assert before >= 9, [line for line in text.splitlines() if "request_total" in line]
-        assert 'mlflow_version="3.17.2"' in text
+        assert f'mlflow_version="{DEFAULT_MLFLOW_VERSION}"' in text
         stack.run_client(CALLS)
         assert _count(_get(f"http://127.0.0.1:{metrics_port}/metrics")[1], "POST") >= before + 9
 

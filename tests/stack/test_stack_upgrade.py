@@ -20,6 +20,7 @@ import textwrap
 import pytest
 
 from harness.faults import job_fails
+from harness.paths import DEFAULT_MLFLOW_VERSION
 from running_stack.deployed import Deployed
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
@@ -90,7 +91,7 @@ def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_
 
         # ... upgraded to the collection's default image of the new version
         new_vars = {k: v for k, v in dep.extra_vars.items() if k != "mlflow_image"}
-        r = playbook(stack_cluster, "deploy.yml", extra_vars={**new_vars, "mlflow_version": "3.17.2"})
+        r = playbook(stack_cluster, "deploy.yml", extra_vars={**new_vars, "mlflow_version": DEFAULT_MLFLOW_VERSION})
         assert r.rc == 0, str(r)
         stack.deployed.refresh()
 
@@ -115,7 +116,7 @@ def test_upgrade_keeps_everything_and_backup_restores(stack_cluster, tools, tmp_
         stack.nginx_port = stack.start_nginx()
         stack.subs.services[stack.app] = stack.nginx_port
         after = _read(stack, written["run_id"])
-        assert after["server"] == "3.17.2"
+        assert after["server"] == DEFAULT_MLFLOW_VERSION
         assert after["experiment"] == "stack-upgrade" and after["params"] == {"p": "1"}
         assert after["hist"] == [[i, i * 1.5] for i in range(5)]
         assert after["notes"] == f"written on {old_version}"
@@ -153,7 +154,7 @@ def test_a_failed_schema_migration_changes_nothing(stack_cluster, tools, tmp_pat
         # kwok runs no program: the schema Job is told to fail there as it fails here, below
         with job_fails(stack_cluster, ns, "mlflow db upgrade"):
             new_vars = {k: v for k, v in dep.extra_vars.items() if k != "mlflow_image"}
-            r = playbook(stack_cluster, "deploy.yml", extra_vars={**new_vars, "mlflow_version": "3.17.2"})
+            r = playbook(stack_cluster, "deploy.yml", extra_vars={**new_vars, "mlflow_version": DEFAULT_MLFLOW_VERSION})
         assert r.rc != 0 and f"MLflow {old_version} runs again" in r.stdout, str(r)[-3000:]
 
         stack.deployed.refresh()
