@@ -525,8 +525,10 @@ class GatewayStandin:
             out = res.status.patch(body={"status": status}, name=name, namespace=ns or None,
                                    content_type="application/merge-patch+json")
         except ApiException as e:
-            if e.status != 404:  # deleted meanwhile: nothing to do
-                raise
+            # 404: deleted meanwhile. Anything else (e.g. a status the CRD's schema refuses): say so and go on with
+            # the other objects (raising would re-list the watch and try again every second).
+            if e.status != 404:
+                log.warning("%s %s/%s: status not written: %s %s", kind, ns, name, e.status, (e.body or "")[:500])
             return
         attr = next(a for a, _api, k in self.RESOURCES if k == kind)
         self.watches[attr].cache[(ns, name)] = out.to_dict()
