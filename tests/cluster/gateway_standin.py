@@ -233,10 +233,12 @@ def _decide(candidates: list[tuple[str, dict]], none_why: str) -> dict:
 def envoy_allowlist(route: dict, gateway: dict, section: str | None, policies: list[dict]) -> dict:
     """AllowlistEnforced for ``route`` attached to ``gateway`` (listener ``section``) under Envoy Gateway.
 
-    SecurityPolicies target the HTTPRoute (in its namespace) or the Gateway (in the Gateway's); a route's policy
-    overrides the Gateway's wholly (Envoy Gateway docs, concepts/gateway_api_extensions/security-policy: "the more
-    specific policy wins"; internal/gatewayapi/securitypolicy.go marks the Gateway's policy ``Overridden``), also when
-    it has no authorization. Of several policies on one target the oldest applies (the others: ``Conflicted``); the
+    SecurityPolicies target the HTTPRoute (in its namespace) or the Gateway (in the Gateway's): Envoy Gateway's docs
+    (gateway.envoyproxy.io, concepts/gateway_api_extensions/security-policy, "Targets" and "Precedence") say a policy
+    targets only resources of its own namespace and that, when several apply to one resource, a precedence by
+    target type and section decides, the more specific target first; v1.9.1's internal/gatewayapi/securitypolicy.go
+    marks the Gateway's policy ``Overridden`` for such routes. So a route's policy replaces the Gateway's wholly,
+    also when it has no authorization (``mergeType`` is not read). Of several policies on one target the oldest applies (the others: ``Conflicted``); the
     stand-in reports ``Differs`` when they disagree. targetSelectors and route-rule sectionNames are not read.
     """
     rns, rname = meta_key(route)
