@@ -19,8 +19,10 @@ class ActionModule(K8sAction):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         params, connection = self.task_options()
-        if not (_unique(params["deployments"]) or _unique(params["routes"]) or _unique(params["jobs"])):
-            return dict(result, failed=True, msg="name at least one Deployment (deployments), Route (routes) or Job (jobs)")
+        if not (_unique(params["deployments"]) or _unique(params["routes"]) or _unique(params["jobs"])
+                or _unique(params["httproutes"])):
+            return dict(result, failed=True, msg="name at least one Deployment (deployments), Route (routes), Job (jobs)"
+                                                 " or HTTPRoute (httproutes)")
         if params["timeout"] < 0 or params["poll"] <= 0 or params["settle"] < 0:
             return dict(result, failed=True, msg="timeout and settle must not be negative and poll must be positive")
         try:

@@ -52,12 +52,12 @@ def obsolete_objects(live, objects):
     return _call("obsolete_objects", stack_state.obsolete_objects, live, objects)
 
 
-def object_refs(objects, api_version=None, kind=None):
-    return _call("object_refs", stack_state.object_refs, objects, api_version, kind)
+def object_refs(objects, api_version=None, kind=None, namespace=None):
+    return _call("object_refs", stack_state.object_refs, objects, api_version, kind, namespace)
 
 
-def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=False):
-    return _call("undeploy_kinds", kinds.undeploy_kinds, openshift, has_builds, has_monitoring, purge)
+def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=False, api_groups=None):
+    return _call("undeploy_kinds", kinds.undeploy_kinds, openshift, has_builds, has_monitoring, purge, api_groups)
 
 
 def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):

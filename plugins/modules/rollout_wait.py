@@ -59,6 +59,20 @@ options:
     type: list
     elements: str
     default: []
+  httproutes:
+    description:
+      - Names of the Gateway API HTTPRoutes to wait for, each until the controller of the Gateway its first parentRef
+        names reports, for the route's current generation, C(Accepted=True) and C(ResolvedRefs=True) in
+        C(status.parents).
+      - C(Accepted=False) (C(NoMatchingParent), C(NotAllowedByListeners), C(NoMatchingListenerHostname), ...) and
+        C(ResolvedRefs=False) (C(BackendNotFound), C(RefNotPermitted), ...) fail with the controller's reason and message.
+    type: list
+    elements: str
+    default: []
+  httproutes_accepted_only:
+    description: Wait for the HTTPRoutes' C(Accepted=True) only (before the Services they name exist).
+    type: bool
+    default: false
   timeout:
     description: Seconds to wait in all for everything to be ready.
     type: int

@@ -15,6 +15,8 @@ __metaclass__ = type
 import json
 from collections.abc import Mapping
 
+from ansible_collections.csc.mlflow.plugins.plugin_utils.rollout import READY, httproute_state
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SCALARS = (str, bytes, int, float, bool)
 
@@ -89,11 +91,18 @@ def route_admitted(live):
     return False
 
 
+def httproute_ready(live):
+    """True when the Gateway's controller accepted the live HTTPRoute and resolved its references (its current
+    generation)."""
+    return bool(live) and httproute_state(live)[0] == READY
+
+
 def wait_targets(plan_objects, objects, live_index, admitted=()):
     """What to wait for after applying `plan_objects`: the Deployments and Jobs applied, and every Route
     of `objects` that is applied now or that no router has admitted yet (a Route whose host
-    another namespace claims stays unadmitted: a re-run must say so again). `admitted`: names of
-    Routes the run saw admitted after it applied them (the Routes that go first)."""
+    another namespace claims stays unadmitted: a re-run must say so again); likewise every HTTPRoute applied now or
+    not yet accepted with its references resolved. `admitted`: names of Routes the run saw admitted after it applied
+    them (the Routes that go first)."""
     deployments = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Deployment"]
     jobs = [o["metadata"]["name"] for o in plan_objects if o.get("kind") == "Job"]
     applied = set((o.get("kind"), o["metadata"]["name"]) for o in plan_objects)
@@ -103,7 +112,13 @@ def wait_targets(plan_objects, objects, live_index, admitted=()):
         and (("Route", o["metadata"]["name"]) in applied
              or not (o["metadata"]["name"] in admitted or route_admitted(live_index.get("Route/" + o["metadata"]["name"]))))
     ]
-    return {"deployments": deployments, "routes": routes, "jobs": jobs}
+    httproutes = [
+        o["metadata"]["name"] for o in objects
+        if o.get("kind") == "HTTPRoute"
+        and (("HTTPRoute", o["metadata"]["name"]) in applied
+             or not httproute_ready(live_index.get("HTTPRoute/" + o["metadata"]["name"])))
+    ]
+    return {"deployments": deployments, "routes": routes, "jobs": jobs, "httproutes": httproutes}
 
 
 def routes_first(objects, live_hosts, waiting=()):
@@ -136,7 +151,9 @@ def created_objects(applied_result, live_index):
     (`applied_result`, see applied_objects) that were not live before it (`live_index`: 'Kind/name' -> object):
     what a run that is refused after that apply removes again."""
     return [
-        {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": {"name": obj["metadata"]["name"]}}
+        {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+         "metadata": dict([("name", obj["metadata"]["name"])] + (
+             [("namespace", obj["metadata"]["namespace"])] if obj["metadata"].get("namespace") else []))}
         for obj in applied_objects(applied_result)
         if "%s/%s" % (obj["kind"], obj["metadata"]["name"]) not in (live_index or {})
     ]
@@ -146,7 +163,9 @@ def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=No
     """What an apply of the rendered stack `objects` needs, in one pass: `plan`, the objects to apply
     (all of them when `apply_all`: an upgrade or a store switch changes live objects first);
     `wait_for`, the Deployments and Routes to wait for once the plan is applied (see wait_targets);
-    `routes_first`, the Routes to apply and see admitted before the rest (see routes_first); and `objects` itself.
+    `routes_first`, the Routes to apply and see admitted before the rest (see routes_first); `httproutes_first`, the
+    HTTPRoutes to apply and see accepted before the rest (those applied now or not ready: nothing names a host before
+    the Gateway accepted the route for it); and `objects` itself.
     `applied`: the result of an apply earlier in the run (the Routes applied first), whose objects
     are live now; `admitted`: the names of those the router admitted since (`name` or `Route/name`)."""
     live_index = dict(live_index)
@@ -160,4 +179,5 @@ def stack_plan(objects, live_index, apply_all=False, live_hosts=None, applied=No
         "plan": to_apply,
         "wait_for": wait_for,
         "routes_first": routes_first(objects, live_hosts, wait_for["routes"]),
+        "httproutes_first": list(wait_for["httproutes"]),
     }

@@ -20,7 +20,7 @@ import re
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     IMPORT_ERROR = None
 except ImportError as exc:  # reported when a plugin connects
     IMPORT_ERROR = exc
@@ -31,6 +31,10 @@ except ImportError as exc:  # reported when a plugin connects
     class NotFoundError(DynamicApiError):
         pass
 
+    class ResourceNotFoundError(Exception):
+        pass
+
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import KindNotServed
 from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import api_version as kind_api_version
 
 JSON_PATCH = "application/json-patch+json"
@@ -85,7 +89,10 @@ class Client(object):
         self.core = get_api_client(**connection_options(options))
 
     def _resource(self, api_version, kind):
-        return self.core.resource(kind, api_version)
+        try:
+            return self.core.resource(kind, api_version)
+        except ResourceNotFoundError:
+            raise KindNotServed("the cluster does not serve %s %s" % (api_version, kind))
 
     def api_groups(self):
         return list(self.core.resources.api_groups)

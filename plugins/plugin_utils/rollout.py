@@ -7,6 +7,7 @@ Pure functions over objects as the API server returns them (plain dicts, no I/O)
 
 * ``deployment_state(deployment, replicasets, pods, events)`` -> ``(status, reason)``
 * ``route_state(route)`` -> ``(status, reason)``
+* ``httproute_state(route, parent_ref=None, resolved_refs=True)`` -> ``(status, reason)``
 
 ``status`` is one of ``READY``, ``WAITING``, ``FAILED``. ``reason`` is one line
 (empty when ready). The module ``csc.mlflow.rollout_wait`` polls the cluster and
@@ -397,6 +398,61 @@ def route_state(route):
     return WAITING, "not admitted by any router yet (no status.ingress%s)" % (" for host %s" % host if host else "")
 
 
+# ---------------------------------------------------------------------------- HTTPRoutes (Gateway API)
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
+def _parent_key(ref, route_namespace):
+    """A parentRef with the API's defaults filled in: (group, kind, namespace, name, sectionName)."""
+    ref = ref or {}
+    return (ref.get("group") or GATEWAY_GROUP, ref.get("kind") or "Gateway", ref.get("namespace") or route_namespace,
+            ref.get("name") or "", ref.get("sectionName") or "")
+
+
+def httproute_state(route, parent_ref=None, resolved_refs=True):
+    """(status, reason) of an HTTPRoute from its Gateway controller's report in ``status.parents``.
+
+    The report on ``parent_ref`` (default: the route's first parentRef) for the route's current generation decides:
+    ``Accepted=False`` -> failed with the controller's reason and message (NoMatchingParent, NotAllowedByListeners,
+    NoMatchingListenerHostname, ...); ``Accepted=True`` -> ready, or with ``resolved_refs`` only once
+    ``ResolvedRefs=True`` too (``False``: failed, e.g. BackendNotFound, RefNotPermitted); no report, or one about an
+    older generation -> waiting.
+    """
+    if not route:
+        return FAILED, "not found"
+    namespace = _meta(route).get("namespace") or ""
+    refs = _spec(route).get("parentRefs") or []
+    ours = _parent_key(parent_ref if parent_ref is not None else (refs[0] if refs else {}), namespace)
+    gateway = "%s %s/%s%s" % (ours[1], ours[2], ours[3], (" listener %s" % ours[4]) if ours[4] else "")
+    generation = _int(_meta(route).get("generation"), 0)
+    report = None
+    for parent in _status(route).get("parents") or []:
+        if _parent_key(parent.get("parentRef"), namespace) == ours:
+            report = parent
+            break
+    if report is None:
+        return WAITING, "no report of the Gateway's controller on %s yet (status.parents)" % gateway
+    conditions = dict((c.get("type"), c) for c in report.get("conditions") or [])
+    accepted = conditions.get("Accepted")
+    if accepted is None or accepted.get("status") not in ("True", "False"):
+        return WAITING, "acceptance by %s pending" % gateway
+    if _int(accepted.get("observedGeneration"), generation) < generation:
+        return WAITING, "the Gateway's controller has not observed generation %d yet" % generation
+    if accepted.get("status") == "False":
+        return FAILED, one_line("not accepted by %s: %s: %s"
+                                % (gateway, accepted.get("reason") or "Accepted=False", accepted.get("message") or ""))
+    if not resolved_refs:
+        return READY, ""
+    resolved = conditions.get("ResolvedRefs")
+    if resolved is None or resolved.get("status") not in ("True", "False") or \
+            _int(resolved.get("observedGeneration"), generation) < generation:
+        return WAITING, "references not resolved by %s yet" % gateway
+    if resolved.get("status") == "False":
+        return FAILED, one_line("references not resolved by %s: %s: %s"
+                                % (gateway, resolved.get("reason") or "ResolvedRefs=False", resolved.get("message") or ""))
+    return READY, ""
+
+
 def job_state(job, pods=(), events=()):
     """(status, reason) of a Job: ready when it completed; failed when it failed (its condition's reason and
     message), when the Job controller cannot create its pod (FailedCreate: a quota, a LimitRange, an invalid pod)
@@ -425,9 +481,10 @@ def job_state(job, pods=(), events=()):
 
 # ---------------------------------------------------------------------------- a whole run
 def evaluate(deployment_names, route_names, deployments=(), replicasets=(), pods=(), events=(), routes=(),
-             job_names=(), jobs=()):
-    """``{"Deployment/x": (status, reason), "Route/y": ..., "Job/z": ...}`` for the named objects (lists of the
-    namespace)."""
+             job_names=(), jobs=(), httproute_names=(), httproutes=(), accepted_only=False):
+    """``{"Deployment/x": (status, reason), "Route/y": ..., "Job/z": ..., "HTTPRoute/h": ...}`` for the named
+    objects (lists of the namespace); HTTPRoutes accepted and their references resolved, or with `accepted_only`
+    only accepted (before the Services they name exist)."""
     by_name = dict((_name(d), d) for d in deployments or [])
     out = {}
     for name in deployment_names or []:
@@ -438,6 +495,9 @@ def evaluate(deployment_names, route_names, deployments=(), replicasets=(), pods
     by_name = dict((_name(j), j) for j in jobs or [])
     for name in job_names or []:
         out["Job/%s" % name] = job_state(by_name.get(name), pods, events)
+    by_name = dict((_name(r), r) for r in httproutes or [])
+    for name in httproute_names or []:
+        out["HTTPRoute/%s" % name] = httproute_state(by_name.get(name), resolved_refs=not accepted_only)
     return out
 
 

@@ -42,6 +42,8 @@ ARGUMENT_SPEC = dict(
     deployments=dict(type="list", elements="str", default=[]),
     routes=dict(type="list", elements="str", default=[]),
     jobs=dict(type="list", elements="str", default=[]),
+    httproutes=dict(type="list", elements="str", default=[]),
+    httproutes_accepted_only=dict(type="bool", default=False),
     timeout=dict(type="int", default=600),
     poll=dict(type="float", default=1.0),
     settle=dict(type="float", default=0.0),
@@ -75,7 +77,8 @@ class Reader(object):
             try:
                 self.resources[kind] = self.client.resource(kind, api_version(kind))
             except ResourceNotFoundError:
-                hint = " (not an OpenShift cluster? leave routes empty)" if kind == "Route" else ""
+                hint = {"Route": " (not an OpenShift cluster? leave routes empty)",
+                        "HTTPRoute": " (no Gateway API on this cluster? leave httproutes empty)"}.get(kind, "")
                 raise RolloutError("the API %s %s is not served by this cluster%s" % (api_version(kind), kind, hint))
         return self.resources[kind]
 
@@ -85,8 +88,8 @@ class Reader(object):
         data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
         return data.get("items") or []
 
-    def read(self, deployments, routes, jobs=()):
-        lists = dict(deployments=[], replicasets=[], pods=[], events=[], routes=[], jobs=[])
+    def read(self, deployments, routes, jobs=(), httproutes=(), accepted_only=False):
+        lists = dict(deployments=[], replicasets=[], pods=[], events=[], routes=[], jobs=[], httproutes=[])
         if deployments:
             lists["deployments"] = self.list("Deployment")
         if jobs:
@@ -102,7 +105,10 @@ class Reader(object):
                 lists["events"] = []  # no right to read events: conditions and statuses still tell a lot
         if routes:
             lists["routes"] = self.list("Route")
-        return evaluate(deployments, routes, job_names=jobs, **lists)
+        if httproutes:
+            lists["httproutes"] = self.list("HTTPRoute")
+        return evaluate(deployments, routes, job_names=jobs, httproute_names=httproutes, accepted_only=accepted_only,
+                        **lists)
 
 
 # The first wait between two polls; each next one doubles, up to `poll`.
@@ -114,6 +120,8 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
     deployments = _unique(params.get("deployments"))
     routes = _unique(params.get("routes"))
     jobs = _unique(params.get("jobs"))
+    httproutes = _unique(params.get("httproutes"))
+    accepted_only = bool(params.get("httproutes_accepted_only"))
     timeout = max(0, params.get("timeout") or 0)
     poll = max(0.05, float(params.get("poll") or 1))
     settler = Settler(params.get("settle") or 0)
@@ -125,7 +133,8 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
     while True:
         polls += 1
         try:
-            states = reader.read(deployments, routes, jobs)
+            states = reader.read(deployments, routes, jobs, httproutes, accepted_only) if httproutes else \
+                reader.read(deployments, routes, jobs)
             api_error = None
         except DynamicApiError as exc:
             status = getattr(exc, "status", None)
@@ -144,6 +153,7 @@ def wait(reader, params, check_mode=False, clock=time.monotonic, sleep=time.slee
                 states = dict(("Deployment/%s" % n, (WAITING, api_error)) for n in deployments)
                 states.update(("Route/%s" % n, (WAITING, api_error)) for n in routes)
                 states.update(("Job/%s" % n, (WAITING, api_error)) for n in jobs)
+                states.update(("HTTPRoute/%s" % n, (WAITING, api_error)) for n in httproutes)
             if check_mode or elapsed >= timeout:
                 raise RolloutError(api_error)
         else:

@@ -91,6 +91,15 @@ def content(obj):
     return obj
 
 
+def _elsewhere_hint(obj_namespace, namespace, exc):
+    """What to do when the API server refuses an object outside the run's namespace (an Istio AuthorizationPolicy in
+    the Gateway's namespace) for want of rights there."""
+    if obj_namespace and namespace and obj_namespace != namespace and getattr(exc, "status", None) == 403:
+        return (" (namespace %s is not the stack's: the deploying user may not write there. Ask the platform team for"
+                " the right to manage it there, or for the policy to be made for you)" % obj_namespace)
+    return ""
+
+
 class ApplyFailed(Exception):
     """An object was refused; ``results`` are those applied before it."""
 
@@ -120,7 +129,8 @@ def apply_objects(client, objects, namespace, field_manager, force_conflicts=Tru
             after, warnings = client.server_side_apply(obj, meta.get("namespace"), field_manager, force_conflicts,
                                                        dry_run=check_mode)
         except Exception as exc:  # the client's ApiError, or a connection's
-            raise ApplyFailed("Failed to apply %s: %s" % (name, exc), exc, results)
+            raise ApplyFailed("Failed to apply %s: %s%s" % (name, exc, _elsewhere_hint(meta.get("namespace"), namespace, exc)),
+                              exc, results)
         if check_mode:
             changed = content(before) != content(after)
         else:

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.csc.mlflow.plugins.plugin_utils.access_review import review_allowed, review_body
-from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import api_version, read_kinds
+from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import KindNotServed, api_version, optional_kind, read_kinds
 from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_state import current_state, index_live
 
 PLATFORMS = ("auto", "openshift", "kubernetes")
@@ -50,15 +50,20 @@ def read_stack(api, namespace, label_selector, platform="auto", names=None, vers
     "Kind/name", ``stack_state.index_live``: Secrets decoded) and, given the role's ``names`` and
     ``version_annotation``, ``state`` (``stack_state.current_state``).
     """
-    facts = platform_facts(platform, api.api_groups() if platform != "kubernetes" else None)
+    groups = api.api_groups() if platform != "kubernetes" else None
+    facts = platform_facts(platform, groups)
     may_monitor = False
     if facts["has_monitoring_api"]:
         may_monitor = all(review_allowed(api.create(api_version("SelfSubjectAccessReview"), "SelfSubjectAccessReview",
                                                     review_body(question, namespace)))
                           for question in SERVICE_MONITOR_QUESTIONS)
     objects = []
-    for version, kind in read_kinds(facts["openshift"], may_monitor):
-        objects.extend(api.items(version, kind, namespace, label_selector))
+    for version, kind in read_kinds(facts["openshift"], may_monitor, groups):
+        try:
+            objects.extend(api.items(version, kind, namespace, label_selector))
+        except KindNotServed:
+            if not optional_kind(kind):
+                raise
     quotas = api.items(api_version("ResourceQuota"), "ResourceQuota", namespace)
     if facts["has_quota_api"]:
         quotas.extend(api.items(api_version("AppliedClusterResourceQuota"), "AppliedClusterResourceQuota", namespace))

@@ -18,6 +18,9 @@ from ansible_collections.csc.mlflow.plugins.plugin_utils import kinds
 from ansible_collections.csc.mlflow.plugins.plugin_utils.apply_plan import applied_objects
 from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import default_true, lookup, mapping, text
 
+# The label of an object the stack owns in another namespace (an Istio AuthorizationPolicy in its Gateway's): the
+# stack's namespace, which the stack's own labels do not say.
+FOREIGN_LABEL = "csc.mlflow/namespace"
 # Server bookkeeping: nothing compares against it, and every copy of the index would carry it.
 BOOKKEEPING = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "selfLink")
 
@@ -108,12 +111,15 @@ def route_hosts(given, live_hosts, applied_result, names):
     return out
 
 
-def _ref(api_version, kind, name):
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+def _ref(api_version, kind, name, namespace=None):
+    ref = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+    if namespace:
+        ref["metadata"]["namespace"] = namespace
+    return ref
 
 
-def _stack_ref(kind, name):
-    return _ref(kinds.api_version(kind), kind, name)
+def _stack_ref(kind, name, namespace=None):
+    return _ref(kinds.api_version(kind), kind, name, namespace)
 
 
 def obsolete_objects(live, objects):
@@ -124,22 +130,30 @@ def obsolete_objects(live, objects):
     the gc and backup CronJobs once their schedule is empty, the metrics objects, the tracking server's
     PodDisruptionBudget and autoscaler, the in-cluster PostgreSQL once the database is external, MinIO once it
     is no longer the store, its Route outside direct mode, an object a former version of the collection made.
+    An object of another namespace (an Istio AuthorizationPolicy lives in its Gateway's) is referred to with it.
     """
     rendered = set("%s/%s" % (o.get("kind"), lookup(o, "metadata", "name")) for o in objects or [])
     pruned = kinds.pruned_kinds()
     gone = [key.split("/", 1) for key in (live or {}) if key not in rendered]
     gone = [(kind, name) for kind, name in gone if kind in pruned]
     gone.sort(key=lambda ref: (-kinds.apply_rank(ref[0]), ref[1]))
-    return [_stack_ref(kind, name) for kind, name in gone]
+    return [_stack_ref(kind, name, _foreign_namespace(live["%s/%s" % (kind, name)])) for kind, name in gone]
 
 
-def object_refs(objects, api_version=None, kind=None):
+def _foreign_namespace(obj):
+    # The namespace of a live object kept apart from the stack's (its policies in a Gateway's namespace).
+    labels = default_true(lookup(obj, "metadata", "labels"), {})
+    return lookup(obj, "metadata", "namespace") if FOREIGN_LABEL in labels else None
+
+
+def object_refs(objects, api_version=None, kind=None, namespace=None):
     """[{'apiVersion', 'kind', 'metadata': {'name'}}] for each object (to delete them).
 
     `api_version` and `kind`, when given, are used instead of the objects' own (list responses
-    of the API may leave them out of the items).
+    of the API may leave them out of the items); `namespace`, when given, is named in each reference (an object
+    outside the stack's namespace).
     """
     return [
-        _ref(api_version or obj.get("apiVersion"), kind or obj.get("kind"), obj["metadata"]["name"])
+        _ref(api_version or obj.get("apiVersion"), kind or obj.get("kind"), obj["metadata"]["name"], namespace)
         for obj in objects or []
     ]

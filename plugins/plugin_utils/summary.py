@@ -80,9 +80,25 @@ def _user_lines(users_changed, passwords, cli, namespace, secret, show_credentia
     return ["New password of %s: %s" % (name, shown(name)) for name in changed]
 
 
+GATEWAY_ENFORCERS = {"envoy-gateway": "Envoy Gateway (SecurityPolicy <route>-allowlist)",
+                     "istio": "Istio (AuthorizationPolicy in the Gateway's namespace)"}
+
+
+def _gateway_whitelist_line(whitelist, implementation):
+    if not whitelist:
+        return "Admitted from: anywhere (mlflow_route_allow_all)"
+    listed = " ".join(whitelist)
+    if implementation in GATEWAY_ENFORCERS:
+        return ("Admitted from: %s (mlflow_route_whitelist, enforced by %s; behind a load balancer the Gateway must see"
+                " the client's address: docs/USER_GUIDE.md, Plain Kubernetes: Gateway API)" % (listed, GATEWAY_ENFORCERS[implementation]))
+    return ("Admitted from: anywhere - mlflow_route_whitelist (%s) is NOT enforced: the Gateway's implementation is unknown"
+            " (mlflow_gateway_whitelist_unenforced=true); set mlflow_gateway_implementation to envoy-gateway or istio"
+            " to enforce it" % listed)
+
+
 def deploy_summary(credentials, version, app_name, namespace, openshift, tls, hosts, names, store, artifact_mode,
                    presigned, service_lines=None, applied=None, secrets_changed=None, show_credentials=False,
-                   users_changed=None, whitelist=None):
+                   users_changed=None, whitelist=None, exposure=None, gateway_implementation=""):
     """{'summary': [lines], 'environment': [export lines]}.
 
     credentials: the run's (users {name: password}, client_key/secret of MinIO's user, s3_key/secret); hosts: the
@@ -91,7 +107,9 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
     lines; applied: the stack_apply results of the run (None: the run applied nothing, no line); secrets_changed:
     the names of the Secrets applied (None: no line); users_changed: playbooks/users.yml's change, {action, names}
     (a line per user whose password is new, with the command that reads it); whitelist: the normalised
-    mlflow_route_whitelist (None: no line; empty: admitted from anywhere).
+    mlflow_route_whitelist (None: no line; empty: admitted from anywhere); exposure: the way in (route, httproute,
+    ingress, none; None = route or ingress by `openshift`); gateway_implementation: what enforces the whitelist on
+    HTTPRoutes (envoy-gateway, istio; '' = nothing: the line says the list is NOT enforced).
     """
     cli = "oc" if openshift else "kubectl"
     scheme = "https" if openshift or tls else "http"
@@ -114,7 +132,9 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
         else:
             lines.append("Large artifacts: through the tracking server (no public pre-signed path)")
     lines.extend(service_lines or [])
-    if whitelist is not None:
+    if whitelist is not None and exposure == "httproute":
+        lines.append(_gateway_whitelist_line(whitelist, gateway_implementation))
+    elif whitelist is not None:
         lines.append("Admitted from: " + (" ".join(whitelist) + " (mlflow_route_whitelist; from elsewhere the router drops"
                                           " the connection without an answer: add the public address you connect from,"
                                           " `curl -4 ifconfig.me` prints it; CSC's supercomputers: docs/USER_GUIDE.md,"

@@ -113,8 +113,8 @@ def test_wait_targets_deployments_applied_and_routes_not_admitted():
     live = {"Route/r1": _route("r1", True), "Route/r2": _route("r2", False), "Route/r3": _route("r3"),
             "Route/r4": _route("r4", True)}
     plan_objects = [objects[1], objects[5]]
-    assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"], "jobs": []}
-    assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": [], "jobs": []}
+    assert ap.wait_targets(plan_objects, objects, live) == {"deployments": ["d2"], "routes": ["r2", "r3", "r4"], "jobs": [], "httproutes": []}
+    assert ap.wait_targets([], objects[:3], {"Route/r1": _route("r1", True)}) == {"deployments": [], "routes": [], "jobs": [], "httproutes": []}
     job = {"kind": "Job", "metadata": {"name": "j"}}
     assert ap.wait_targets([job], [job], {})["jobs"] == ["j"]  # a Job the run applies is waited for until it completes
 
@@ -127,14 +127,15 @@ def test_stack_plan_of_an_unchanged_admitted_stack_has_nothing_to_do():
     route = dict(ROUTE, spec=dict(ROUTE["spec"], host="web.example.org"))
     live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP), "Route/web": live_of(route, status=ADMITTED)}
     got = ap.stack_plan([CM, DEP, route], live)
-    assert got == {"objects": [CM, DEP, route], "plan": [], "wait_for": {"deployments": [], "routes": [], "jobs": []},
-                   "routes_first": []}
+    assert got == {"objects": [CM, DEP, route], "plan": [],
+                   "wait_for": {"deployments": [], "routes": [], "jobs": [], "httproutes": []},
+                   "routes_first": [], "httproutes_first": []}
 
 
 def test_stack_plan_applies_what_changed_and_waits_for_it():
     live = {"ConfigMap/cfg": live_of(CM), "Deployment/web": live_of(DEP, **{"spec.replicas": 2})}
     got = ap.stack_plan([CM, DEP], live)
-    assert got["plan"] == [DEP] and got["wait_for"] == {"deployments": ["web"], "routes": [], "jobs": []}
+    assert got["plan"] == [DEP] and got["wait_for"] == {"deployments": ["web"], "routes": [], "jobs": [], "httproutes": []}
 
 
 def test_stack_plan_apply_all_takes_every_object_even_unchanged_ones():
@@ -173,11 +174,11 @@ def test_routes_applied_first_are_live_for_the_plan_of_the_rest():
     applied = {"changed": True, "method": "apply", "result": created}
     stack = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
                           applied=applied)
-    assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"], "jobs": []}  # not admitted yet
+    assert stack["plan"] == [] and stack["wait_for"] == {"deployments": [], "routes": ["web"], "jobs": [], "httproutes": []}  # not admitted yet
     # the run saw it admitted since: not waited for again (`ready` of rollout_wait names it Route/web)
     seen = ap.stack_plan([CM, route], {"ConfigMap/cfg": live_of(CM)}, live_hosts={"web": "web-ns.apps.example"},
                          applied=applied, admitted=["Route/web"])
-    assert seen["wait_for"] == {"deployments": [], "routes": [], "jobs": []} and seen["routes_first"] == []
+    assert seen["wait_for"] == {"deployments": [], "routes": [], "jobs": [], "httproutes": []} and seen["routes_first"] == []
     # rendered otherwise since: applied again
     changed = dict(route, spec=dict(route["spec"], port={"targetPort": "http"}))
     assert ap.stack_plan([changed], {}, applied=applied)["plan"] == [changed]
@@ -193,3 +194,30 @@ def test_created_objects_are_those_an_apply_returned_that_were_not_live_before()
         {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "new"}}]
     assert ap.created_objects({"changed": True, "result": route("one")}, {})[0]["metadata"] == {"name": "one"}
     assert ap.created_objects({"skipped": True}, {}) == [] and ap.created_objects(None, {}) == []
+    # an object of another namespace (an Istio policy in its Gateway's) is removed there
+    policy = {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+              "metadata": {"name": "ns-ml-allowlist", "namespace": "infra"}}
+    created = ap.created_objects({"changed": True, "result": policy}, {})
+    assert created[0]["metadata"] == {"name": "ns-ml-allowlist", "namespace": "infra"}
+
+
+def test_httproutes_applied_or_not_accepted_with_references_resolved_are_waited_for_and_go_first():
+    def route(name, conditions=None):
+        obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+               "metadata": {"name": name, "namespace": "ml", "generation": 1},
+               "spec": {"parentRefs": [{"name": "public", "namespace": "infra"}], "hostnames": [name + ".example.org"]}}
+        if conditions:
+            obj["status"] = {"parents": [{"parentRef": {"name": "public", "namespace": "infra"}, "conditions": [
+                {"type": t, "status": v, "reason": t, "observedGeneration": 1} for t, v in conditions]}]}
+        return obj
+    ready, pending, refused = route("ready"), route("pending"), route("refused")
+    live = {"HTTPRoute/ready": route("ready", [("Accepted", "True"), ("ResolvedRefs", "True")]),
+            "HTTPRoute/pending": route("pending", [("Accepted", "True"), ("ResolvedRefs", "False")]),
+            "HTTPRoute/refused": route("refused", [("Accepted", "False"), ("ResolvedRefs", "True")])}
+    rendered = {"ready": ready, "pending": pending, "refused": refused}
+    for name in live:  # as applied earlier: unchanged
+        live[name]["metadata"]["annotations"] = {ap.LAST_APPLIED: ap.last_applied_text(rendered[name[len("HTTPRoute/"):]])}
+    got = ap.stack_plan([ready, pending, refused], live)
+    assert got["plan"] == [] and got["wait_for"]["httproutes"] == ["pending", "refused"]
+    assert got["httproutes_first"] == ["pending", "refused"] and got["routes_first"] == []
+    assert ap.stack_plan([ready], {})["httproutes_first"] == ["ready"]  # new

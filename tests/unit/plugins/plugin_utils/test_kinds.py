@@ -5,7 +5,8 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import (
-    BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_version, apply_rank, pruned_kinds, read_kinds, undeploy_kinds)
+    BY_KIND, OTHER_KINDS, PLURALS, STACK_KINDS, api_group, api_version, apply_rank, optional_kind, pruned_kinds, read_kinds,
+    undeploy_kinds)
 
 GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
 
@@ -13,7 +14,7 @@ GOLDEN = Path(__file__).resolve().parents[3] / "render" / "golden"
 def test_each_kind_once():
     names = [k.kind for k in STACK_KINDS + OTHER_KINDS]
     assert len(names) == len(set(names))
-    assert all(k.scope in ("always", "openshift", "kubernetes", "builds", "monitoring") for k in STACK_KINDS)
+    assert all(k.scope in ("always", "openshift", "kubernetes", "builds", "monitoring", "gateway") for k in STACK_KINDS)
     assert PLURALS["NetworkPolicy"] == "networkpolicies" and api_version("Route") == "route.openshift.io/v1"
 
 
@@ -33,7 +34,7 @@ def test_prune_takes_what_the_stack_read_sees_and_keeps_data_credentials_and_job
     assert all(BY_KIND[kind].read for kind in pruned)  # the prune only sees what the stack read lists
     assert not {"Secret", "PersistentVolumeClaim", "Job"} & set(pruned)
     assert {"Deployment", "Service", "ConfigMap", "NetworkPolicy", "Route", "Ingress", "CronJob", "ServiceMonitor",
-            "PodDisruptionBudget", "HorizontalPodAutoscaler"} == set(pruned)
+            "PodDisruptionBudget", "HorizontalPodAutoscaler", "HTTPRoute", "SecurityPolicy", "AuthorizationPolicy"} == set(pruned)
 
 
 def test_apply_order_dependencies_first_jobs_last():
@@ -64,3 +65,19 @@ def test_undeploy_removes_the_ways_in_before_the_fences_and_keeps_data_unless_pu
     assert "Ingress" in purged   # looked for on every platform
     assert purged.index("Deployment") < purged.index("NetworkPolicy")
     assert ["v1", "Secret"] in undeploy_kinds(False, purge=True)
+
+
+def test_gateway_kinds_are_read_where_served_and_their_policies_go_in_before_the_route():
+    # api_groups None (mlflow_platform=kubernetes asks for none): all of them, a kind not served reads as none
+    unknown = [kind for _v, kind in read_kinds(False, False)]
+    assert {"HTTPRoute", "SecurityPolicy", "AuthorizationPolicy"} <= set(unknown)
+    served = [kind for _v, kind in read_kinds(False, False, ["gateway.networking.k8s.io", "gateway.envoyproxy.io"])]
+    assert "HTTPRoute" in served and "SecurityPolicy" in served and "AuthorizationPolicy" not in served
+    assert not {"HTTPRoute", "SecurityPolicy"} & set(kind for _v, kind in read_kinds(True, False, ["route.openshift.io"]))
+    assert optional_kind("HTTPRoute") and not optional_kind("Deployment") and not optional_kind("Unknown")
+    # applied after their policies, removed before them: never a route without its whitelist
+    assert apply_rank("SecurityPolicy") < apply_rank("HTTPRoute") and apply_rank("AuthorizationPolicy") < apply_rank("HTTPRoute")
+    removed = [kind for _v, kind in undeploy_kinds(False, api_groups=["gateway.networking.k8s.io", "security.istio.io"])]
+    assert removed.index("HTTPRoute") < removed.index("AuthorizationPolicy") and "SecurityPolicy" not in removed
+    assert "HTTPRoute" not in [kind for _v, kind in undeploy_kinds(False)]
+    assert api_group("HTTPRoute") == "gateway.networking.k8s.io" and api_group("Secret") == ""

@@ -608,3 +608,68 @@ def test_a_job_is_ready_when_complete_failed_with_its_reason_and_waits_otherwise
         ro.FAILED, 'Job u: FailedCreate: pods "u-x" is forbidden: exceeded quota: compute')
     states = ro.evaluate([], [], job_names=["u"], jobs=[done])
     assert states == {"Job/u": (ro.READY, "")}
+
+
+# ---------------------------------------------------------------------------- HTTPRoutes
+def _httproute(parents=None, generation=2, parent_refs=None):
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "ml", "namespace": "team", "generation": generation},
+             "spec": {"parentRefs": parent_refs if parent_refs is not None else [
+                 {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "infra",
+                  "sectionName": "https"}]}}
+    if parents is not None:
+        route["status"] = {"parents": parents}
+    return route
+
+
+def _parent(accepted=("True", "Accepted", ""), resolved=("True", "ResolvedRefs", ""), generation=2, ref=None):
+    conds = []
+    for ctype, value in (("Accepted", accepted), ("ResolvedRefs", resolved)):
+        if value:
+            conds.append({"type": ctype, "status": value[0], "reason": value[1], "message": value[2],
+                          "observedGeneration": generation})
+    return {"parentRef": ref or {"name": "public", "namespace": "infra", "sectionName": "https"},
+            "controllerName": "gateway.envoyproxy.io/gatewayclass-controller", "conditions": conds}
+
+
+def test_httproute_accepted_with_references_resolved_is_ready():
+    assert ro.httproute_state(_httproute([_parent()])) == (ro.READY, "")
+    # group and kind as the API defaults them
+    assert ro.httproute_state(_httproute([_parent(ref={"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                                       "name": "public", "namespace": "infra", "sectionName": "https"})]))[0] == ro.READY
+
+
+def test_httproute_refused_by_the_gateway_fails_with_the_controllers_reason():
+    msg = "no listener of Gateway infra/public admits the hostname ml.elsewhere.org"
+    status, reason = ro.httproute_state(_httproute([_parent(accepted=("False", "NoMatchingListenerHostname", msg))]))
+    assert status == ro.FAILED
+    assert reason == "not accepted by Gateway infra/public listener https: NoMatchingListenerHostname: " + msg
+    status, reason = ro.httproute_state(_httproute([_parent(resolved=("False", "BackendNotFound", "Service team/ml not found"))]))
+    assert status == ro.FAILED and "BackendNotFound: Service team/ml not found" in reason
+    # before the Services exist: accepted is enough
+    assert ro.httproute_state(_httproute([_parent(resolved=("False", "BackendNotFound", "x"))]), resolved_refs=False) == (ro.READY, "")
+
+
+def test_httproute_without_a_current_report_on_our_parent_waits():
+    assert ro.httproute_state(_httproute())[0] == ro.WAITING
+    assert "no report" in ro.httproute_state(_httproute())[1]
+    # a report about another parent (another listener) is not ours
+    other = _parent(ref={"name": "public", "namespace": "infra", "sectionName": "http"})
+    assert ro.httproute_state(_httproute([other]))[0] == ro.WAITING
+    # a report about the previous generation: the refusal it holds may be gone
+    old = _parent(accepted=("False", "NoMatchingParent", "x"), generation=1)
+    assert ro.httproute_state(_httproute([old]))[1] == "the Gateway's controller has not observed generation 2 yet"
+    assert ro.httproute_state(_httproute([_parent(accepted=("Unknown", "Pending", ""))]))[0] == ro.WAITING
+    assert ro.httproute_state(_httproute([_parent(resolved=None)]))[0] == ro.WAITING
+    assert ro.httproute_state(None) == (ro.FAILED, "not found")
+    # the parentRef without a namespace is the route's own
+    local = _httproute([_parent(ref={"name": "public"})], parent_refs=[{"name": "public"}])
+    assert ro.httproute_state(local) == (ro.READY, "")
+    assert ro.httproute_state(local, parent_ref={"name": "other"})[0] == ro.WAITING
+
+
+def test_evaluate_names_httproutes_by_kind():
+    route = _httproute([_parent(resolved=("False", "BackendNotFound", "x"))])
+    got = ro.evaluate([], [], httproute_names=["ml", "gone"], httproutes=[route])
+    assert got["HTTPRoute/ml"][0] == ro.FAILED and got["HTTPRoute/gone"] == (ro.FAILED, "not found")
+    assert ro.evaluate([], [], httproute_names=["ml"], httproutes=[route], accepted_only=True)["HTTPRoute/ml"] == (ro.READY, "")

@@ -42,3 +42,33 @@ def test_templates_find_their_own_directory_the_role_templates_then_the_task_pat
 def test_a_directory_is_searched_once_in_its_first_place():
     assert template_search_path(["/r/templates/a.j2", "/r/templates/b.j2"], ["/r"]) == ["/r/templates", "/r"]
     assert template_search_path([], None) == []
+
+
+def test_a_gateway_kind_the_cluster_does_not_serve_reads_as_none():
+    from ansible_collections.csc.mlflow.plugins.plugin_utils.kinds import KindNotServed
+    from ansible_collections.csc.mlflow.plugins.plugin_utils.stack_read import read_stack
+
+    class Api(object):
+        asked = []
+
+        def api_groups(self):
+            raise AssertionError("mlflow_platform=kubernetes asks for no groups")
+
+        def items(self, version, kind, namespace, label_selector=None):
+            self.asked.append(kind)
+            if kind in ("SecurityPolicy", "AuthorizationPolicy"):
+                raise KindNotServed(kind)
+            if kind == "HTTPRoute":
+                return [{"kind": "HTTPRoute", "metadata": {"name": "ml"}}]
+            return []
+
+    api = Api()
+    got = read_stack(api, "ml", "x=y", platform="kubernetes")
+    assert "HTTPRoute/ml" in got["live"] and {"SecurityPolicy", "AuthorizationPolicy"} <= set(api.asked)
+
+    class Strict(Api):
+        def items(self, version, kind, namespace, label_selector=None):
+            raise KindNotServed(kind)
+
+    with pytest.raises(KindNotServed):
+        read_stack(Strict(), "ml", "x=y", platform="kubernetes")  # a kind every stack has is not optional

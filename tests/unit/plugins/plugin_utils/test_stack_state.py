@@ -281,3 +281,16 @@ def test_obsolete_tracking_pdb_once_not_rendered():
     assert ss.obsolete_objects(live, [deployment]) == [pdb]
     # still more than one: rendered, kept
     assert ss.obsolete_objects(live, [deployment, pdb]) == []
+
+
+def test_an_obsolete_object_in_another_namespace_is_removed_there():
+    foreign = {"name": "ml-mlflow-allowlist", "namespace": "infra", "labels": {"csc.mlflow/namespace": "ml"}}
+    live = {"AuthorizationPolicy/ml-mlflow-allowlist": {"metadata": foreign},
+            "SecurityPolicy/mlflow-allowlist": {"metadata": {"name": "mlflow-allowlist", "namespace": "ml", "labels": {}}},
+            "HTTPRoute/mlflow": {"metadata": {"name": "mlflow", "namespace": "ml"}}}
+    gone = ss.obsolete_objects(live, [])
+    assert [ref["kind"] for ref in gone] == ["HTTPRoute", "AuthorizationPolicy", "SecurityPolicy"]
+    assert gone[1]["metadata"] == {"name": "ml-mlflow-allowlist", "namespace": "infra"}
+    assert gone[0]["metadata"] == {"name": "mlflow"} and gone[2]["metadata"] == {"name": "mlflow-allowlist"}
+    assert ss.object_refs([{"metadata": {"name": "p"}}], "security.istio.io/v1", "AuthorizationPolicy", "infra")[0] == {
+        "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": {"name": "p", "namespace": "infra"}}

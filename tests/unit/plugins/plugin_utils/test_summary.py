@@ -103,6 +103,19 @@ def test_the_summary_says_from_where_the_stack_is_admitted():
     assert not [x for x in summary()["summary"] if x.startswith("Admitted")]
 
 
+def test_on_a_gateway_the_summary_says_what_enforces_the_whitelist_or_that_nothing_does():
+    def line(**kw):
+        out = summary(openshift=False, tls=True, exposure="httproute", **kw)["summary"]
+        assert "Tracking UI/API: https://demo.apps.x" in out
+        return [x for x in out if x.startswith("Admitted from: ")][0]
+
+    assert "enforced by Envoy Gateway (SecurityPolicy" in line(whitelist=["192.0.2.0/24"], gateway_implementation="envoy-gateway")
+    assert "enforced by Istio (AuthorizationPolicy" in line(whitelist=["192.0.2.0/24"], gateway_implementation="istio")
+    unenforced = line(whitelist=["192.0.2.0/24"], gateway_implementation="")
+    assert unenforced.startswith("Admitted from: anywhere - mlflow_route_whitelist (192.0.2.0/24) is NOT enforced")
+    assert line(whitelist=[], gateway_implementation="istio") == "Admitted from: anywhere (mlflow_route_allow_all)"
+
+
 def test_the_read_command_escapes_a_dot_in_a_user_name():
     # jsonpath would read {.data.alice.smith} as key "alice", then "smith" (tests/integration/test_reruns.py runs it)
     out = summary(users_changed={"action": "add", "names": ["alice.smith"]})
