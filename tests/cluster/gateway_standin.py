@@ -357,18 +357,45 @@ def istio_host_allowlist(host: str, policies: list[dict]) -> dict:
     return _decide(candidates, f"no AuthorizationPolicy restricts host {host}")
 
 
+def _admitted(c: dict) -> list:
+    """The networks an Enforced reading admits ([] for "no address")."""
+    if c["message"].startswith("no address"):
+        return []
+    return [ipaddress.ip_network(x, strict=False) for x in c["message"].split()]
+
+
+def admits_no_more(c: dict, than: dict) -> bool:
+    """Every address the Enforced reading ``c`` admits is one ``than`` admits too."""
+    try:
+        wider = _admitted(than)
+        return all(any(n.version == w.version and n.subnet_of(w) for w in wider) for n in _admitted(c))
+    except ValueError:
+        return False
+
+
 def istio_allowlist(gateway: dict, hostnames: list[str], policies: list[dict]) -> dict:
     """AllowlistEnforced of a route served on ``hostnames`` by ``gateway`` under Istio: the AuthorizationPolicies
     in the Gateway's namespace whose targetRefs name it (kind Gateway; selector-based policies are not read).
-    Every hostname must be restricted to the same list."""
+    Every hostname must be restricted to the same list, and, for a host that is not a wildcard, so must requests
+    that name it with a port: Istio matches ``hosts`` against the Host header as sent, so a DENY rule naming only
+    ``h`` is bypassed by ``Host: h:443`` (the rule needs ``h:*`` too; Red Hat OpenShift Service Mesh docs,
+    "Required update for authorization policies")."""
     gns, gname = meta_key(gateway)
     mine = [p for p in oldest_first(policies) if meta_key(p)[0] == gns and policy_targets(p, "Gateway", gname)]
     if not mine:
         return open_to_all(f"no AuthorizationPolicy targets Gateway {gns}/{gname}")
-    per_host = [(h, istio_host_allowlist(h, mine)) for h in hostnames]
-    for h, c in per_host:
+    per_host = []
+    for h in hostnames:
+        c = istio_host_allowlist(h, mine)
         if c["reason"] != "Enforced":
             return {**c, "message": f"host {h}: {c['message']}"}
+        if not h.startswith("*"):
+            with_port = istio_host_allowlist(h + ":443", mine)
+            if with_port["reason"] != "Enforced" or not admits_no_more(with_port, c):
+                return {"status": "False", "reason": "OpenToAll" if with_port["reason"] == "OpenToAll" else "Differs",
+                        "message": f"host {h}:443 (a client may send the port): {with_port['reason']} "
+                                   f"{with_port['message']}"}
+        per_host.append((h, c))
     return _decide([(f"host {h}", c) for h, c in per_host], "no hostname")
 
 

@@ -25,6 +25,11 @@ def create(cluster, *objs: dict, check: bool = True):
                                                                      "items": list(objs)}), check=check)
 
 
+def apply(cluster, *objs: dict):
+    body = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objs)})
+    return cluster.kubectl_run("apply", "--server-side", "--force-conflicts", "-f", "-", input=body)
+
+
 def route(ns: str, gateway: tuple[str, str], name: str, hostnames=(HOST,), section: str | None = "https",
           backend: dict | None = None, **spec) -> dict:
     ref = {"name": gateway[1], "namespace": gateway[0]}
@@ -323,7 +328,11 @@ def test_istio_deny_policy_for_the_route_host(cluster, ns, name):
     create(cluster, route(ns, gw, name))
     c = allowlist_condition(cluster, ns, name)
     assert (c["reason"], c["message"]) == ("OpenToAll", f"no AuthorizationPolicy targets Gateway {gw[0]}/{gw[1]}")
+    # hosts without "<host>:*": a client that sends "Host: <host>:443" is not denied
     create(cluster, authorization_policy(gw, "mlflow-allowlist", [HOST], ["192.0.2.0/24", "198.51.100.7"]))
+    c = wait_for_allowlist(cluster, ns, name, "OpenToAll", message=f"host {HOST}:443")
+    assert c["message"].startswith(f"host {HOST}:443"), c
+    apply(cluster, authorization_policy(gw, "mlflow-allowlist", [HOST, f"{HOST}:*"], ["192.0.2.0/24", "198.51.100.7"]))
     c = wait_for_allowlist(cluster, ns, name, "Enforced")
     assert (c["status"], c["message"]) == ("True", "192.0.2.0/24 198.51.100.7")
 

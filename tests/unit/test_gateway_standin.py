@@ -223,10 +223,11 @@ def test_istio_host_match(pattern, host, ok):
 
 
 HOSTS = ["mlflow.apps.gateway.test"]
+WITH_PORT = HOSTS + ["mlflow.apps.gateway.test:*"]
 
 
 def test_istio_deny_policy():
-    c = gs.istio_allowlist(GW, HOSTS, [ap("p", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])])])
+    c = gs.istio_allowlist(GW, HOSTS, [ap("p", "DENY", [deny_except(WITH_PORT, ["192.0.2.0/24"])])])
     assert (c["reason"], c["message"]) == ("Enforced", "192.0.2.0/24")
     c = gs.istio_allowlist(GW, HOSTS, [ap("p", "DENY", [deny_except(None, ["192.0.2.0/24"], "notIpBlocks")])])
     assert (c["reason"], c["message"]) == ("Enforced", "192.0.2.0/24")
@@ -253,8 +254,22 @@ def test_istio_allow_policy():
     assert (c["reason"], c["message"]) == ("Enforced", "192.0.2.0/24")
 
 
+def test_istio_deny_policy_without_the_host_with_a_port_is_bypassed():
+    c = gs.istio_allowlist(GW, HOSTS, [ap("p", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])])])
+    assert c["reason"] == "OpenToAll" and c["message"].startswith("host mlflow.apps.gateway.test:443"), c
+    wider = ap("w", "DENY", [deny_except(["mlflow.apps.gateway.test:*"], ["0.0.0.0/0"])])
+    c = gs.istio_allowlist(GW, HOSTS, [ap("p", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])]), wider])
+    assert c["reason"] == "Differs", c
+
+
+def test_istio_allow_policy_for_the_host_only_denies_it_with_a_port():
+    rules = [{"from": [{"source": {"remoteIpBlocks": ["192.0.2.0/24"]}}], "to": [{"operation": {"hosts": HOSTS}}]}]
+    c = gs.istio_allowlist(GW, HOSTS, [ap("p", "ALLOW", rules)])
+    assert (c["reason"], c["message"]) == ("Enforced", "192.0.2.0/24")
+
+
 def test_istio_policies_that_agree_or_differ():
-    deny = ap("d", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])])
+    deny = ap("d", "DENY", [deny_except(WITH_PORT, ["192.0.2.0/24"])])
     same = ap("a", "ALLOW", [{"from": [{"source": {"remoteIpBlocks": ["192.0.2.0/24"]}}]}])
     assert gs.istio_allowlist(GW, HOSTS, [deny, same])["reason"] == "Enforced"
     other = ap("o", "DENY", [deny_except(["*.apps.gateway.test"], ["203.0.113.0/24"])])
@@ -263,7 +278,7 @@ def test_istio_policies_that_agree_or_differ():
 
 def test_istio_every_hostname_must_be_restricted():
     hosts = ["mlflow.apps.gateway.test", "other.apps.gateway.test"]
-    c = gs.istio_allowlist(GW, hosts, [ap("p", "DENY", [deny_except(HOSTS, ["192.0.2.0/24"])])])
+    c = gs.istio_allowlist(GW, hosts, [ap("p", "DENY", [deny_except(WITH_PORT, ["192.0.2.0/24"])])])
     assert c["reason"] == "OpenToAll" and "other.apps.gateway.test" in c["message"]
     wildcard = ["*.apps.gateway.test"]
     c = gs.istio_allowlist(GW, wildcard, [ap("p", "DENY", [deny_except(wildcard, ["192.0.2.0/24"])])])
