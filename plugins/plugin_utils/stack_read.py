@@ -61,8 +61,10 @@ def read_stack(api, namespace, label_selector, platform="auto", names=None, vers
     for version, kind in read_kinds(facts["openshift"], may_monitor, groups):
         try:
             objects.extend(api.items(version, kind, namespace, label_selector))
-        except KindNotServed:
-            if not optional_kind(kind):
+        except Exception as exc:  # pylint: disable=broad-except  # the client's KindNotServed, ApiError
+            # A Gateway API kind the cluster does not serve, or that the caller may not list (a project admin on an
+            # OpenShift that serves the API, a CRD no role aggregates): the stack has none the caller could manage.
+            if not (optional_kind(kind) and (isinstance(exc, KindNotServed) or getattr(exc, "status", None) in (403, 404))):
                 raise
     quotas = api.items(api_version("ResourceQuota"), "ResourceQuota", namespace)
     if facts["has_quota_api"]:

@@ -66,6 +66,17 @@ def test_a_gateway_kind_the_cluster_does_not_serve_reads_as_none():
     got = read_stack(api, "ml", "x=y", platform="kubernetes")
     assert "HTTPRoute/ml" in got["live"] and {"SecurityPolicy", "AuthorizationPolicy"} <= set(api.asked)
 
+    class Forbidden(Exception):
+        status = 403
+
+    class Denied(Api):  # a project admin where the cluster serves the API but no role grants it
+        def items(self, version, kind, namespace, label_selector=None):
+            if kind in ("HTTPRoute", "SecurityPolicy", "AuthorizationPolicy"):
+                raise Forbidden(kind)
+            return []
+
+    assert read_stack(Denied(), "ml", "x=y", platform="kubernetes")["live"] == {}
+
     class Strict(Api):
         def items(self, version, kind, namespace, label_selector=None):
             raise KindNotServed(kind)
