@@ -51,6 +51,10 @@ PATHS = {
     "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
     "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
     "ServiceMonitor": "/apis/monitoring.coreos.com/v1/namespaces/{ns}/servicemonitors",
+    "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+    "HTTPRoute": "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
+    "SecurityPolicy": "/apis/gateway.envoyproxy.io/v1alpha1/namespaces/{ns}/securitypolicies",
+    "AuthorizationPolicy": "/apis/security.istio.io/v1/namespaces/{ns}/authorizationpolicies",
 }
 
 # Snapshot keys that move on their own while pods roll or get scheduled (the platform's quota

@@ -14,6 +14,9 @@ import time
 
 import pytest
 
+from harness.gateways import (condition, httproute_parent_conditions, platform_gateway, wait_for_allowlist,
+                              wait_for_parent_condition)
+
 from deployment import (
     collection_at,
     commit_missing,
@@ -201,30 +204,144 @@ def k8s_ns(cluster):
     cluster.delete_namespace(ns)
 
 
+GATEWAY_DOMAIN = "apps.gateway.test"   # the harness's default listeners' *.apps.gateway.test
+CIDRS = "192.0.2.0/24 198.51.100.7/32"  # default_vars' whitelist as the policies carry it
+
+
+def gateway_vars(ns, app, gateway, implementation="envoy-gateway", listener="https", **extra):
+    """deploy.yml's variables for HTTPRoutes on the harness's Gateway `gateway` (namespace, name)."""
+    return default_vars(ns, app, **{"mlflow_platform": "kubernetes", "mlflow_route_host": f"{app}-{ns}.{GATEWAY_DOMAIN}",
+                                    "mlflow_gateway_name": gateway[1], "mlflow_gateway_namespace": gateway[0],
+                                    "mlflow_gateway_listener": listener, "mlflow_gateway_implementation": implementation,
+                                    **extra})
+
+
+def assert_route_serves(cluster, ns, name, cidrs=CIDRS):
+    """The stand-in accepted HTTPRoute `name`, resolved its Service, and enforces exactly `cidrs` on it."""
+    conds = httproute_parent_conditions(cluster, ns, name)
+    assert condition(conds, "Accepted")["status"] == "True", conds
+    resolved = wait_for_parent_condition(cluster, ns, name, "ResolvedRefs", "ResolvedRefs")
+    assert resolved["status"] == "True", resolved
+    allow = wait_for_allowlist(cluster, ns, name, "Enforced")
+    assert allow["status"] == "True" and allow["message"] == cidrs, allow
+
+
 def test_kubernetes_profile_lifecycle(cluster, k8s_ns):
-    """Plain Kubernetes assigns no UID: root images need runAsUser, fresh volumes an fsGroup.
+    """Plain Kubernetes assigns no UID: root images need runAsUser, fresh volumes an fsGroup. The default way in there
+    is an HTTPRoute on the platform's Gateway (Envoy Gateway: the whitelist as a SecurityPolicy on each route).
     Deploy, re-run, Models on/off and undeploy."""
-    v = default_vars(k8s_ns, "pk", mlflow_platform="kubernetes")
+    gateway = platform_gateway(cluster, "envoy-gateway")
+    v = gateway_vars(k8s_ns, "pk", gateway, mlflow_models_route_host=f"pk-models-{k8s_ns}.{GATEWAY_DOMAIN}",
+                     mlflow_presigned_route_host=f"pk-files-{k8s_ns}.{GATEWAY_DOMAIN}")
     r = cluster.run_playbook("deploy.yml", v)
     assert r.rc == 0, str(r)
     assert contract_problems(cluster, k8s_ns) == []
     for p in get(cluster, "Pod", k8s_ns):
         sc = p["spec"].get("securityContext") or {}
         assert sc.get("fsGroup") == 1001 and sc.get("fsGroupChangePolicy") == "OnRootMismatch", p["metadata"]["name"]
+    routes = {route["metadata"]["name"]: route for route in get(cluster, "HTTPRoute", k8s_ns)}
+    assert set(routes) == {"pk", "pk-presigned", "pk-models"}, sorted(routes)
+    for name, route in routes.items():
+        assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                                "name": gateway[1], "namespace": gateway[0], "sectionName": "https"}]
+        assert route["spec"]["rules"][0]["timeouts"] == {"request": "10m", "backendRequest": "10m"}
+        assert_route_serves(cluster, k8s_ns, name)
+    assert {p["metadata"]["name"] for p in get(cluster, "SecurityPolicy", k8s_ns)} == {
+        "pk-allowlist", "pk-presigned-allowlist", "pk-models-allowlist"}
+    assert not get(cluster, "Ingress", k8s_ns)
+    # only the Gateway's proxies (Envoy Gateway's namespace) reach the public pods
+    np = get(cluster, "NetworkPolicy", k8s_ns, "pk")
+    selectors = [f.get("namespaceSelector") for rule in np["spec"]["ingress"] for f in rule.get("from", [])]
+    assert {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}} in selectors, selectors
+    out = " ".join(r.stdout.split())
+    assert f"https://pk-{k8s_ns}.{GATEWAY_DOMAIN}" in out and "enforced by Envoy Gateway" in out, str(r)
     rerun_changes_nothing(cluster, k8s_ns, v)
     r = cluster.run_playbook("enable_models.yml", {**v, "models_uri": "models:/iris/1"})
     assert r.rc == 0, str(r)
+    assert_route_serves(cluster, k8s_ns, "pk-models")
     r = cluster.run_playbook("disable_models.yml", v)
     assert r.rc == 0, str(r)
     r = cluster.run_playbook("undeploy.yml", v)
     assert r.rc == 0, str(r)
     assert not get(cluster, "Deployment", k8s_ns)
+    assert not get(cluster, "HTTPRoute", k8s_ns) and not get(cluster, "SecurityPolicy", k8s_ns)
+
+
+def test_httproute_on_istio_whitelists_in_the_gateways_namespace_and_undeploy_removes_it(cluster):
+    """Istio: the whitelist is an AuthorizationPolicy in the Gateway's namespace (DENY for our host from elsewhere),
+    labelled with the stack's namespace; a re-run changes nothing there either, a whitelist change rewrites it, and
+    undeploy removes it."""
+    ns = cluster.fresh_namespace("gw-istio", profile="kubernetes")
+    gateway = platform_gateway(cluster, "istio")
+    v = gateway_vars(ns, "ist", gateway, implementation="istio")
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc == 0, str(r)
+    policy = get(cluster, "AuthorizationPolicy", gateway[0], f"{ns}-ist-allowlist")
+    assert policy["metadata"]["labels"]["csc.mlflow/namespace"] == ns, policy["metadata"]
+    host = f"ist-{ns}.{GATEWAY_DOMAIN}"
+    assert policy["spec"]["rules"] == [{"to": [{"operation": {"hosts": [host, host + ":*"]}}],
+                                        "from": [{"source": {"notRemoteIpBlocks": CIDRS.split()}}]}]
+    assert_route_serves(cluster, ns, "ist")
+    np = get(cluster, "NetworkPolicy", ns, "ist")
+    selectors = [f.get("namespaceSelector") for rule in np["spec"]["ingress"] for f in rule.get("from", [])]
+    assert {"matchLabels": {"kubernetes.io/metadata.name": gateway[0]}} in selectors, selectors
+    assert "enforced by Istio" in " ".join(r.stdout.split())
+    before = cluster.snapshot(gateway[0])
+    rerun_changes_nothing(cluster, ns, v)
+    ok, d = unchanged(before, cluster.snapshot(gateway[0]))
+    assert ok, d
+    r = cluster.run_playbook("deploy.yml", {**v, "mlflow_route_whitelist": ["203.0.113.0/24"]})
+    assert r.rc == 0, str(r)
+    assert wait_for_allowlist(cluster, ns, "ist", "Enforced", message="203.0.113.0/24")["status"] == "True"
+    r = cluster.run_playbook("undeploy.yml", v)
+    assert r.rc == 0, str(r)
+    assert not get(cluster, "HTTPRoute", ns) and not get(cluster, "AuthorizationPolicy", gateway[0])
+    cluster.delete_namespace(ns)
+
+
+def test_httproute_refusals_before_any_change(cluster):
+    """What a Gateway cannot be trusted with is refused before anything changes, naming the variable to set: no
+    Gateway named, no host, a whitelist nothing would enforce, a plain-HTTP listener, a Gateway that does not exist."""
+    ns = cluster.fresh_namespace("gw-refused", profile="kubernetes")
+    gateway = platform_gateway(cluster, "unknown")
+    v = gateway_vars(ns, "gr", gateway, implementation="", listener="")
+    refused_without_change(cluster, ns, "deploy.yml", {**v, "mlflow_gateway_name": ""}, "mlflow_gateway_name",
+                           "mlflow_exposure=ingress", "mlflow_exposure=none", "nothing was changed")
+    refused_without_change(cluster, ns, "deploy.yml", {**v, "mlflow_route_host": ""},
+                           "mlflow_exposure=httproute needs mlflow_route_host")
+    refused_without_change(cluster, ns, "deploy.yml", v, "mlflow_route_whitelist would not be enforced",
+                           "mlflow_gateway_whitelist_unenforced", "envoy-gateway", "istio")
+    accepted = {**v, "mlflow_gateway_whitelist_unenforced": True}
+    # the harness's Gateway has a plain-HTTP listener for the same domain: without a listener named, refused
+    refused_without_change(cluster, ns, "deploy.yml", accepted, "listener 'http' (port 80)", "clear text",
+                           "mlflow_gateway_listener", "mlflow_gateway_allow_plain_http")
+    refused_without_change(cluster, ns, "deploy.yml", {**accepted, "mlflow_gateway_name": "nowhere"},
+                           f"Gateway {gateway[0]}/nowhere not found")
+    refused_without_change(cluster, ns, "deploy.yml", {**v, "mlflow_exposure": "route"},
+                           "mlflow_exposure=route needs OpenShift's Routes")
+    cluster.delete_namespace(ns)
+
+
+def test_a_host_the_gateway_does_not_serve_fails_with_the_controllers_reason_before_the_rest(cluster):
+    """A host outside the listener's domain: the Gateway refuses the HTTPRoute (NoMatchingListenerHostname); the run
+    stops right after applying the routes, with that reason and what to change, and creates nothing else."""
+    ns = cluster.fresh_namespace("gw-host", profile="kubernetes")
+    gateway = platform_gateway(cluster, "envoy-gateway")
+    v = gateway_vars(ns, "gh", gateway, mlflow_route_host="gh.elsewhere.example.org")
+    r = cluster.run_playbook("deploy.yml", v)
+    assert r.rc != 0, str(r)
+    out = " ".join(r.stdout.split())
+    assert "HTTPRoute/gh" in out and "NoMatchingListenerHostname" in out and "mlflow_route_host" in out, str(r)
+    assert not get(cluster, "Deployment", ns) and not get(cluster, "Service", ns)
+    named = [c["metadata"]["name"] for c in get(cluster, "ConfigMap", ns) if "gh.elsewhere" in json.dumps(c.get("data") or {})]
+    assert not named, named
+    cluster.delete_namespace(ns)
 
 
 def test_ingress_without_tls_or_with_an_ignored_whitelist_is_refused_before_any_change(cluster, k8s_ns):
     """Plain Kubernetes: basic auth over plain HTTP, or a whitelist only ingress-nginx reads on another
     controller's Ingress, is refused before anything changes, each unless its variable accepts it."""
-    v = default_vars(k8s_ns, "ing", mlflow_platform="kubernetes", mlflow_route_host="ing.example.org",
+    v = default_vars(k8s_ns, "ing", mlflow_platform="kubernetes", mlflow_exposure="ingress", mlflow_route_host="ing.example.org",
                      mlflow_route_whitelist=["192.0.2.0/24"], mlflow_route_allow_all=False)
     refused_without_change(cluster, k8s_ns, "deploy.yml", v, "Ingress ing has no TLS", "mlflow_ingress_allow_plain_http",
                            "Ingress ing carries the IP whitelist", "mlflow_ingress_whitelist_unenforced")
