@@ -64,7 +64,8 @@ def test_a_whitelist_nothing_enforces_is_refused_unless_opted_out():
 
 
 # ---------------------------------------------------------------------------- the Gateway
-def check(read=FOUND, hosts=("ml.apps.example.org",), section="", allow=False, route_ns="ml"):
+def check(read=None, hosts=("ml.apps.example.org",), section="", allow=False, route_ns="ml"):
+    read = FOUND if read is None else read
     return gw.gateway_check(gw.gateway_read(read), "infra", "public", route_ns, list(hosts), section, allow)
 
 
