@@ -121,6 +121,21 @@ def test_a_refusal_names_the_object_and_keeps_what_was_applied_before_it():
     assert failed.value.error.status_reason == "Invalid" and [r["result"]["kind"] for r in failed.value.results] == ["ConfigMap"]
 
 
+def test_a_refusal_in_another_namespace_says_the_user_may_not_write_there():
+    class Forbidden(MemoryApi):
+        def server_side_apply(self, body, namespace, field_manager, force_conflicts=True, dry_run=False):
+            raise ApiError(403, "Forbidden", "authorizationpolicies is forbidden: User cannot create in %s" % namespace)
+
+    policy = {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+              "metadata": {"name": "ml-mlflow-allowlist", "namespace": "infra"}}
+    with pytest.raises(ApplyFailed) as failed:
+        apply_objects(Forbidden(), [policy], "ml", "csc.mlflow")
+    assert "namespace infra is not the stack's: the deploying user may not write there" in str(failed.value)
+    with pytest.raises(ApplyFailed) as failed:
+        apply_objects(Forbidden(), [CM], "ml", "csc.mlflow")
+    assert "is not the stack's" not in str(failed.value)
+
+
 def test_results_are_shaped_as_kubernetes_cores():
     one = {"changed": True, "method": "apply", "result": {"kind": "Service"}}
     assert combined([one]) == one
