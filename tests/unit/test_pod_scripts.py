@@ -26,13 +26,18 @@ def test_importing_a_script_runs_nothing(name, monkeypatch):
     assert callable(load(name).main)
 
 
+# Written and tested against real servers (tests/stack/test_grow_*.py) before the playbook that runs them (issue 27).
+NOT_YET_RUN_BY_A_TEMPLATE = ["grow_artifacts", "grow_database"]
+
+
 def test_the_scripts_are_the_ones_the_templates_read():
-    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "migrate_artifacts", "restore"]
+    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "grow_artifacts", "grow_database",
+                       "migrate_artifacts", "restore"]
     templates = FILES.parent / "templates"
     assert not list(templates.rglob("*.py.j2"))
     used = "".join(p.read_text() for p in templates.rglob("*.j2"))
     for name in SCRIPTS:
-        assert f"_mlflow_tracking_files ~ '/{name}.py'" in used
+        assert (f"_mlflow_tracking_files ~ '/{name}.py'" in used) != (name in NOT_YET_RUN_BY_A_TEMPLATE), name
 
 
 def test_backup_reads_the_one_schema_revision_of_the_dump(tmp_path):
