@@ -1,8 +1,9 @@
-"""grow_artifacts.py, the artifact half of growing a small stack into the full one, with real servers: a small-stack
-`mlflow server` (SQLite, artifacts proxied to a directory) is given artifacts through the MLflow client; the script
-copies the directory to MinIO as the Job runs it (the MLflow image's Python, settings from its environment); then
-the same server with the bucket as its artifacts destination serves every artifact byte for byte. A re-run copies
-nothing again; an object changed in the store after the copy (same size) is found by its SHA-256."""
+"""migrate_artifacts.py with a directory as its source (SRC_DIR), the artifact half of growing a small stack into
+the full one, with real servers: a small-stack `mlflow server` (SQLite, artifacts proxied to a directory) is given
+artifacts through the MLflow client; the script copies the directory to MinIO as the Job runs it (the MLflow image's
+Python, settings from its environment); then the same server with the bucket as its artifacts destination serves
+every artifact byte for byte. A re-run copies nothing again; an object changed in the store after the copy (same
+size) is found by its SHA-256."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from running_stack.processes import Procs, local_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "mlflow_tracking", "files", "grow_artifacts.py")
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "mlflow_tracking", "files", "migrate_artifacts.py")
 
 WRITE = textwrap.dedent("""
     import json, os, sys, tempfile

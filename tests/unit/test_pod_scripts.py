@@ -27,12 +27,11 @@ def test_importing_a_script_runs_nothing(name, monkeypatch):
 
 
 # Written and tested against real servers (tests/stack/test_grow_*.py) before the playbook that runs them (issue 27).
-NOT_YET_RUN_BY_A_TEMPLATE = ["grow_artifacts", "grow_database"]
+NOT_YET_RUN_BY_A_TEMPLATE = ["grow_database"]
 
 
 def test_the_scripts_are_the_ones_the_templates_read():
-    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "grow_artifacts", "grow_database",
-                       "migrate_artifacts", "restore"]
+    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "grow_database", "migrate_artifacts", "restore"]
     templates = FILES.parent / "templates"
     assert not list(templates.rglob("*.py.j2"))
     used = "".join(p.read_text() for p in templates.rglob("*.j2"))

@@ -7,6 +7,10 @@ not copied again, so a re-run continues where a failed one stopped. Every object
 back from the destination and its SHA-256 compared with the source's (ETags differ between
 engines and upload part sizes: they prove nothing). Prints one JSON line at the end.
 
+SRC_DIR instead of the SRC_ settings makes a directory the source (a small stack's --artifacts-destination on its
+PVC, growing into the full stack): each file becomes DST_PREFIX/<its path under SRC_DIR>, so the runs'
+mlflow-artifacts:/ URIs resolve the same once the server's destination is the bucket. Nothing in SRC_DIR is changed.
+
 With --probe (run before the tracking server stops) it only tries both stores' keys: the source is listed, the
 destination bucket is reached (created when missing), and a probe object is written, read back and deleted. A
 refusal exits non-zero naming the store and the error code (InvalidAccessKeyId, SignatureDoesNotMatch, ...).
@@ -65,11 +69,40 @@ class Hashing:
         return chunk
 
 
-def digest(s3, bucket, key):
-    stream = Hashing(s3.get_object(Bucket=bucket, Key=key)["Body"])
+def sha256(body):
+    """SHA-256 of a readable stream, read to its end and closed."""
+    stream = Hashing(body)
     while stream.read(8 * 1024 * 1024):
         pass
+    body.close()
     return stream.sha.hexdigest()
+
+
+def digest(s3, bucket, key):
+    return sha256(s3.get_object(Bucket=bucket, Key=key)["Body"])
+
+
+def files(root):
+    """{path under root: size} of every file under root (the same shape as listing())."""
+    out = {}
+    for top, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in names:
+            path = os.path.join(top, name)
+            if os.path.isfile(path):
+                out[os.path.relpath(path, root).replace(os.sep, "/")] = os.path.getsize(path)
+    return out
+
+
+def source():
+    """(name, {key: size}, open(key) -> readable stream) of the source: SRC_DIR, or the SRC_ bucket."""
+    root = os.environ.get("SRC_DIR")
+    if root:
+        if not os.path.isdir(root):
+            sys.exit(f"no directory {root} (SRC_DIR)")
+        return root, files(root), lambda key: open(os.path.join(root, key), "rb")  # pylint: disable=consider-using-with
+    src, sb, sp = client("SRC"), os.environ["SRC_BUCKET"], prefix("SRC")
+    return f"s3://{sb}/{sp}", listing(src, sb, sp), lambda key: src.get_object(Bucket=sb, Key=sp + key)["Body"]
 
 
 def refused(side, error):
@@ -105,36 +138,36 @@ def probe(source=True):
 
 
 def main():
-    src, dst = client("SRC"), client("DST")
-    sb, db = os.environ["SRC_BUCKET"], os.environ["DST_BUCKET"]
-    sp, dp = prefix("SRC"), prefix("DST")
+    dst, db, dp = client("DST"), os.environ["DST_BUCKET"], prefix("DST")
+    name, objects, read = source()
     try:
         dst.head_bucket(Bucket=db)
     except Exception:  # pylint: disable=broad-except
         dst.create_bucket(Bucket=db)
-    source = listing(src, sb, sp)
     present = listing(dst, db, dp)
     cfg = TransferConfig(multipart_threshold=64 * 1024 * 1024, max_concurrency=4)
     copied = skipped = 0
     sums = {}
-    for key, size in sorted(source.items()):
+    for key, size in sorted(objects.items()):
         if present.get(key) == size:
-            sums[key] = digest(src, sb, sp + key)
+            sums[key] = sha256(read(key))
             skipped += 1
             continue
-        body = Hashing(src.get_object(Bucket=sb, Key=sp + key)["Body"])
-        dst.upload_fileobj(body, db, dp + key, Config=cfg)
-        sums[key] = body.sha.hexdigest()
+        body = read(key)
+        stream = Hashing(body)
+        dst.upload_fileobj(stream, db, dp + key, Config=cfg)
+        body.close()
+        sums[key] = stream.sha.hexdigest()
         copied += 1
     after = listing(dst, db, dp)
-    missing = [k for k, size in source.items() if after.get(k) != size]
-    missing += [k for k in sorted(source) if k not in missing and digest(dst, db, dp + k) != sums[k]]
+    missing = [k for k, size in objects.items() if after.get(k) != size]
+    missing += [k for k in sorted(objects) if k not in missing and digest(dst, db, dp + k) != sums[k]]
     result = {
-        "source": f"s3://{sb}/{sp}", "destination": f"s3://{db}/{dp}",
-        "objects": len(source), "bytes": sum(source.values()),
+        "source": name, "destination": f"s3://{db}/{dp}",
+        "objects": len(objects), "bytes": sum(objects.values()),
         "copied": copied, "skipped": skipped,
-        "verified_objects": len(source) - len(missing),
-        "verified_bytes": sum(after.get(k, 0) for k in source if k not in missing),
+        "verified_objects": len(objects) - len(missing),
+        "verified_bytes": sum(after.get(k, 0) for k in objects if k not in missing),
         "verified_by": "size and sha256",
         "ok": not missing,
     }
