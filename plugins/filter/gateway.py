@@ -10,25 +10,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.csc.mlflow.plugins.plugin_utils import gateway
-from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import plain
-
-
-def _call(name, func, *args, **kwargs):
-    try:
-        return func(*[plain(a) for a in args], **dict((k, plain(v)) for k, v in kwargs.items()))
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise AnsibleFilterError("%s: %s: %s" % (name, type(exc).__name__, exc))
+from ansible_collections.csc.mlflow.plugins.plugin_utils.plain import call_filter
 
 
 def exposure(requested, openshift, live):
-    return _call("exposure", gateway.exposure, requested, openshift, live)
+    return call_filter("exposure", gateway.exposure, requested, openshift, live)
 
 
 def exposure_problems(exposure_, openshift, gateway_name="", route_host="", implementation="", whitelist=None,
                       whitelist_unenforced=False):
-    return _call("exposure_problems", gateway.exposure_problems, exposure_, openshift, gateway_name, route_host,
+    return call_filter("exposure_problems", gateway.exposure_problems, exposure_, openshift, gateway_name, route_host,
                  implementation, whitelist, whitelist_unenforced)
 
 
@@ -37,16 +29,16 @@ def gateway_check(read_result, gateway_namespace, gateway_name, route_namespace,
     def check(result, *args):
         return gateway.gateway_check(gateway.gateway_read(result), *args)
 
-    return _call("gateway_check", check, read_result, gateway_namespace, gateway_name, route_namespace, hosts,
+    return call_filter("gateway_check", check, read_result, gateway_namespace, gateway_name, route_namespace, hosts,
                  section_name, allow_plain_http)
 
 
 def gateway_duration(value):
-    return _call("gateway_duration", gateway.gateway_duration, value)
+    return call_filter("gateway_duration", gateway.gateway_duration, value)
 
 
 def policy_cidrs(whitelist):
-    return _call("policy_cidrs", gateway.policy_cidrs, whitelist)
+    return call_filter("policy_cidrs", gateway.policy_cidrs, whitelist)
 
 
 def exposure_namespace_selector(exposure_, ingress_selector, gateway_selector=None, implementation="",
@@ -54,16 +46,16 @@ def exposure_namespace_selector(exposure_, ingress_selector, gateway_selector=No
     def selector(exp, ingress, given, impl, ns):
         return gateway.exposure_namespace_selector(exp, ingress, gateway.gateway_namespace_selector(given, impl, ns))
 
-    return _call("exposure_namespace_selector", selector, exposure_, ingress_selector, gateway_selector,
+    return call_filter("exposure_namespace_selector", selector, exposure_, ingress_selector, gateway_selector,
                  implementation, gateway_namespace)
 
 
 def public_tls(exposure_, ingress_tls_secret="", gateway_tls=True):
-    return _call("public_tls", gateway.public_tls, exposure_, ingress_tls_secret, gateway_tls)
+    return call_filter("public_tls", gateway.public_tls, exposure_, ingress_tls_secret, gateway_tls)
 
 
 def gateway_namespaces(httproutes, namespace):
-    return _call("gateway_namespaces", gateway.gateway_namespaces, httproutes, namespace)
+    return call_filter("gateway_namespaces", gateway.gateway_namespaces, httproutes, namespace)
 
 
 class FilterModule(object):

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible.errors import AnsibleFilterError
+
 try:  # ansible-core >= 2.19: filters are handed lazy containers
     from ansible.template import is_trusted_as_template as _is_template
 except ImportError:  # older ansible-core: plain containers only
@@ -88,3 +90,11 @@ def plain(value):
                 out.append(plain(value[index]))
         return out
     return _read_copy(value)
+
+
+def call_filter(name, func, *args, **kwargs):
+    """``func`` on plain copies of a filter's arguments; its errors as the filter ``name``'s AnsibleFilterError."""
+    try:
+        return func(*[plain(a) for a in args], **dict((k, plain(v)) for k, v in kwargs.items()))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise AnsibleFilterError("%s: %s: %s" % (name, type(exc).__name__, exc))
