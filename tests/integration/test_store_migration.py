@@ -18,6 +18,7 @@ import pytest
 from kubernetes import client
 
 from deployment import collection_at, commit_missing
+from running_stack.clients import ARTIFACT_SUMS
 from running_stack.deployed import Deployed
 from running_stack.playbooks import EXPORT_RE, Deployment, playbook
 from running_stack.stack import Stack
@@ -43,19 +44,6 @@ LOG = textwrap.dedent("""
             mlflow.log_metric("m", 1.0)
         out.append(run.info.run_id)
     print("RESULT " + json.dumps(out))
-""")
-
-READ_ALL = textwrap.dedent("""
-    import hashlib, json, os, sys, tempfile
-    import mlflow
-    sums = {}
-    for run_id in json.loads(sys.argv[1]):
-        root = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=tempfile.mkdtemp())
-        for d, _, files in os.walk(root):
-            for f in files:
-                p = os.path.join(d, f)
-                sums[run_id + "/" + os.path.relpath(p, root)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    print("RESULT " + json.dumps(sums))
 """)
 
 
@@ -96,7 +84,7 @@ def test_a_minio_stack_moves_to_the_gateway_with_every_artifact(stack_cluster, t
         stack.up()
         assert stack.minio is not None and stack.gateway is None
         runs = _result(stack.run_client(f"import sys; sys.argv = ['x', 'a.txt', 'b.txt', {str(big_file[0])!r}]\n" + LOG))
-        before = _result(stack.run_client(f"import sys; sys.argv = ['x', {json.dumps(runs)!r}]\n" + READ_ALL))
+        before = _result(stack.run_client(f"import sys; sys.argv = ['x', {json.dumps(runs)!r}]\n" + ARTIFACT_SUMS))
         assert len(before) == 3 and any(v == _sha(big_file[0]) for v in before.values()), before
 
         # This checkout's deploy.yml: MinIO stays (and the run says why it should not), the gateway starts beside it.
@@ -125,7 +113,7 @@ def test_a_minio_stack_moves_to_the_gateway_with_every_artifact(stack_cluster, t
         # MinIO stops here: every artifact comes from the gateway now.
         stack.minio.stop()
         _restart_tracking(stack)
-        after = _result(stack.run_client(f"import sys; sys.argv = ['x', {json.dumps(runs)!r}]\n" + READ_ALL))
+        after = _result(stack.run_client(f"import sys; sys.argv = ['x', {json.dumps(runs)!r}]\n" + ARTIFACT_SUMS))
         assert after == before
 
         # MinIO's objects are gone but its data is kept until the user removes it.

@@ -15,6 +15,7 @@ import textwrap
 
 import pytest
 
+from running_stack.clients import ARTIFACT_SUMS
 from running_stack.minio import MinIO
 from running_stack.net import free_port, wait_http
 from running_stack.processes import Procs, local_env
@@ -41,20 +42,6 @@ WRITE = textwrap.dedent("""
             runs.append(run.info.run_id)
     print("RESULT " + json.dumps({"runs": runs}))
 """)
-
-READ = textwrap.dedent("""
-    import hashlib, json, os, sys, tempfile
-    import mlflow
-    out = {}
-    for rid in json.loads(sys.argv[1]):
-        d = mlflow.artifacts.download_artifacts(run_id=rid, dst_path=tempfile.mkdtemp())
-        for top, _dirs, names in os.walk(d):
-            for n in names:
-                p = os.path.join(top, n)
-                out[rid + "/" + os.path.relpath(p, d)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    print("RESULT " + json.dumps(out))
-""")
-
 
 def _result(r):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -100,7 +87,7 @@ def small(tools, stack_tmp):
         minio.start()
         serve(str(state["artifacts"]))
         state["runs"] = client(WRITE)["runs"]
-        state["served"] = client(READ, json.dumps(state["runs"]))
+        state["served"] = client(ARTIFACT_SUMS, json.dumps(state["runs"]))
         state.update(serve=serve, client=client, grow=grow)
         yield state
     finally:
@@ -117,7 +104,7 @@ def test_the_copy_is_verified_and_the_store_serves_every_artifact(small):
     assert small["minio"].secret_key not in r.stdout + r.stderr
     assert {p: p.stat().st_size for p in small["artifacts"].rglob("*") if p.is_file()} == files  # source untouched
     small["serve"]("s3://mlflow/team/artifacts")
-    assert small["client"](READ, json.dumps(small["runs"])) == small["served"]
+    assert small["client"](ARTIFACT_SUMS, json.dumps(small["runs"])) == small["served"]
 
 
 def test_a_rerun_copies_nothing_again(small):
