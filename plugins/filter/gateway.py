@@ -21,7 +21,7 @@ def exposure(requested, openshift, live):
 def exposure_problems(exposure_, openshift, gateway_name="", route_host="", implementation="", whitelist=None,
                       whitelist_unenforced=False):
     return call_filter("exposure_problems", gateway.exposure_problems, exposure_, openshift, gateway_name, route_host,
-                 implementation, whitelist, whitelist_unenforced)
+                       implementation, whitelist, whitelist_unenforced)
 
 
 def gateway_check(read_result, gateway_namespace, gateway_name, route_namespace, hosts, section_name="",
@@ -30,7 +30,7 @@ def gateway_check(read_result, gateway_namespace, gateway_name, route_namespace,
         return gateway.gateway_check(gateway.gateway_read(result), *args)
 
     return call_filter("gateway_check", check, read_result, gateway_namespace, gateway_name, route_namespace, hosts,
-                 section_name, allow_plain_http)
+                       section_name, allow_plain_http)
 
 
 def gateway_duration(value):
@@ -47,7 +47,7 @@ def exposure_namespace_selector(exposure_, ingress_selector, gateway_selector=No
         return gateway.exposure_namespace_selector(exp, ingress, gateway.gateway_namespace_selector(given, impl, ns))
 
     return call_filter("exposure_namespace_selector", selector, exposure_, ingress_selector, gateway_selector,
-                 implementation, gateway_namespace)
+                       implementation, gateway_namespace)
 
 
 def public_tls(exposure_, ingress_tls_secret="", gateway_tls=True):

@@ -55,20 +55,20 @@ def undeploy_kinds(openshift, has_builds=False, has_monitoring=False, purge=Fals
 
 def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):
     return call_filter("artifact_store", credentials.artifact_store, request, state_config, minio_endpoint,
-                 minio_bucket, allas_endpoint, versitygw_endpoint)
+                       minio_bucket, allas_endpoint, versitygw_endpoint)
 
 
 def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
     return call_filter("artifact_store_problems", credentials.artifact_store_problems, store, s3_key, s3_secret,
-                 artifact_mode, unfiltered_route_accepted)
+                       artifact_mode, unfiltered_route_accepted)
 
 
 def stack_credentials(live, names, users, models_user, store, database_uri, s3_access_key_id, s3_secret_access_key,
                       password_length, generated_annotation, htpasswd_scheme, htpasswd_generated_scheme, bcrypt_cost,
                       sha512_rounds, rotate_signing_key=False):
     return call_filter("stack_credentials", credentials.stack_credentials, live, names, users, models_user, store, database_uri,
-                 s3_access_key_id, s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
-                 htpasswd_generated_scheme, bcrypt_cost, sha512_rounds, rotate_signing_key)
+                       s3_access_key_id, s3_secret_access_key, password_length, generated_annotation, htpasswd_scheme,
+                       htpasswd_generated_scheme, bcrypt_cost, sha512_rounds, rotate_signing_key)
 
 
 def secrets_plan(secrets, live):
@@ -101,7 +101,7 @@ def tracking_problems(values=None, **kwargs):
 
 def artifact_store_input_problem(values=None, **kwargs):
     return call_filter("artifact_store_input_problem", inputs.artifact_store_input_problem,
-                 **_params("artifact_store_input_problem", values, kwargs))
+                       **_params("artifact_store_input_problem", values, kwargs))
 
 
 def tracking_replicas(replicas, autoscale_max_replicas=0, current=0):
@@ -119,7 +119,7 @@ def tracking_config(store, **settings):
 
 def settings_record(variables, allowed, users, whitelist, external_database, specs=None, chosen=None):
     return call_filter("settings_record", settings.settings_record, variables, allowed, users, whitelist,
-                 external_database, specs, chosen)
+                       external_database, specs, chosen)
 
 
 def settings_kept(record, named, keep="chosen"):

@@ -43,6 +43,7 @@ WRITE = textwrap.dedent("""
     print("RESULT " + json.dumps({"runs": runs}))
 """)
 
+
 def _result(r):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return json.loads([x for x in r.stdout.splitlines() if x.startswith("RESULT ")][-1][7:])
