@@ -99,6 +99,10 @@ def tracking_problems(values=None, **kwargs):
     return call_filter("tracking_problems", inputs.tracking_problems, **_params("tracking_problems", values, kwargs))
 
 
+def stack_size_problems(values=None, **kwargs):
+    return call_filter("stack_size_problems", inputs.stack_size_problems, **_params("stack_size_problems", values, kwargs))
+
+
 def artifact_store_input_problem(values=None, **kwargs):
     return call_filter("artifact_store_input_problem", inputs.artifact_store_input_problem,
                        **_params("artifact_store_input_problem", values, kwargs))
@@ -182,6 +186,7 @@ class FilterModule(object):
             "input_problems": input_problems,
             "deploy_problems": deploy_problems,
             "tracking_problems": tracking_problems,
+            "stack_size_problems": stack_size_problems,
             "ingress_problems": ingress_problems,
             "artifact_store_input_problem": artifact_store_input_problem,
             "tracking_config": tracking_config,

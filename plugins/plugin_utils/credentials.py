@@ -46,6 +46,8 @@ def generate_password(length):
 # (archived: only stacks that already run it keep it, until they move to the gateway).
 IN_CLUSTER_STORES = ("versitygw", "minio")
 DEFAULT_STORE = "versitygw"
+# The small stack's artifacts: a directory of its PVC, proxied by MLflow (no S3, no keys).
+VOLUME_STORE = "pvc"
 
 
 def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_endpoint, versitygw_endpoint=""):
@@ -55,11 +57,15 @@ def artifact_store(request, state_config, minio_endpoint, minio_bucket, allas_en
     artifact_store entry point, or None/{}; `state_config`: current_state()['config'] (the live
     ConfigMap's data); `minio_endpoint`: 'http://<names.minio>:9000', `versitygw_endpoint`:
     'http://<names.versitygw>:7070'; `minio_bucket`: the in-cluster store's bucket (either engine).
-    Returns {'store', 'in_cluster', 'endpoint', 'bucket', 'prefix', 'checksum_when_required', 'uri'}.
+    Returns {'store', 'in_cluster', 'endpoint', 'bucket', 'prefix', 'checksum_when_required', 'uri'}; the small
+    stack's store ('pvc': a directory of its volume, the tracking role's to name) has no endpoint, bucket or uri.
     """
     req = default_true(request, {})
     cfg = state_config or {}
     store = default_true(req.get("store"), default_true(cfg.get("ARTIFACT_STORE"), DEFAULT_STORE))
+    if store == VOLUME_STORE:
+        return {"store": store, "endpoint": "", "bucket": "", "prefix": "", "checksum_when_required": False, "uri": "",
+                "in_cluster": False}
     if store in IN_CLUSTER_STORES:
         endpoint = minio_endpoint if store == "minio" else versitygw_endpoint
         s = {"store": store, "endpoint": endpoint, "bucket": minio_bucket, "prefix": ""}
@@ -106,10 +112,18 @@ GATEWAY_DIRECT_MSG = (
 )
 
 
+SMALL_DIRECT_MSG = (
+    "direct artifact mode needs an S3 store, and the small stack (mlflow_stack_size=small) keeps its artifacts on its"
+    " volume: use mlflow_artifact_mode=proxied, or grow the stack first (playbooks/grow.yml)"
+)
+
+
 def artifact_store_problems(store, s3_key, s3_secret, artifact_mode="proxied", unfiltered_route_accepted=False):
     """What is wrong with an artifact store (artifact_store()) and its keys: a list of messages. Direct artifact mode
     on the in-cluster store is refused unless `unfiltered_route_accepted` (its Route has no filter)."""
     errors = []
+    if store.get("store") == VOLUME_STORE:
+        return [SMALL_DIRECT_MSG] if artifact_mode == "direct" else []
     if store.get("store") == "minio" and artifact_mode == "direct" and not to_bool(unfiltered_route_accepted):
         errors.append(UNFILTERED_STORE_ROUTE_MSG)
     if store.get("store") == "versitygw" and artifact_mode == "direct":

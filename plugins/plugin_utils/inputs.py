@@ -290,6 +290,50 @@ def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0, 
     return errors
 
 
+def stack_size_problems(stack_size, live_store="", replicas=1, autoscale_max_replicas=0, database_uri="",
+                        store_requested="", grow=False, data_claim="<app>-data"):
+    """Problems with the stack's size (mlflow_stack_size) against the run and the stack as deployed.
+
+    The small stack keeps its runs in SQLite and its artifacts on one ReadWriteOnce volume: one tracking pod, no
+    autoscaler, no external database, no other artifact store. A deployed stack keeps its size: `live_store` is the
+    ARTIFACT_STORE of the live configuration ('pvc' for a small stack, '' before the first deploy); only
+    playbooks/grow.yml (`grow`) turns a small stack into the full one, and nothing shrinks a full one.
+    `store_requested`: the store configure_artifact_store.yml asks for ('' on other entry points).
+    """
+    errors = []
+    size = text(stack_size)
+    live = text(live_store)
+    grow_hint = "grow the stack first (playbooks/grow.yml moves every run and artifact to the full stack)"
+    if size == "small":
+        if live not in ("", "pvc"):
+            errors.append(
+                "mlflow_stack_size=small, but this stack is deployed full (its artifacts are in '" + live + "'): a full"
+                " stack does not shrink. Deploy it with mlflow_stack_size=full, or deploy a small stack under"
+                " another mlflow_app_name")
+        if to_int(replicas) != 1:
+            errors.append(
+                "mlflow_stack_size=small runs one tracking pod (SQLite on a ReadWriteOnce volume):"
+                " mlflow_tracking_replicas must be 1, not '" + text(replicas) + "'; to run more, " + grow_hint)
+        if to_int(autoscale_max_replicas) > 0:
+            errors.append(
+                "mlflow_stack_size=small runs one tracking pod (SQLite on a ReadWriteOnce volume): no autoscaler,"
+                " mlflow_tracking_autoscale_max_replicas must be 0, not '" + text(autoscale_max_replicas) + "'; to"
+                " scale, " + grow_hint)
+        if text(database_uri):
+            errors.append(
+                "mlflow_stack_size=small keeps its runs in SQLite on its volume: it takes no mlflow_database_uri."
+                " Deploy the full stack (mlflow_stack_size=full) to use an external database")
+        if text(store_requested) not in ("", "pvc"):
+            errors.append(
+                "mlflow_stack_size=small keeps its artifacts on its volume (" + text(data_claim) + "): to move them to"
+                " '" + text(store_requested) + "', " + grow_hint + ", then run configure_artifact_store.yml")
+    elif live == "pvc" and not to_bool(grow):
+        errors.append(
+            "this stack is small (runs in SQLite and artifacts on PVC " + text(data_claim) + "), and a deploy does not"
+            " change its size: " + grow_hint + ", or keep mlflow_stack_size=small")
+    return errors
+
+
 def artifact_store_input_problem(artifact_store, s3_access_key_id, s3_secret_access_key, s3_bucket, s3_endpoint_url):
     """'' when the artifact_store entry point's input is complete, else the message saying why not."""
     store = artifact_store

@@ -11,12 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.csc.mlflow.plugins.plugin_utils.credentials import IN_CLUSTER_STORES
+from ansible_collections.csc.mlflow.plugins.plugin_utils.credentials import IN_CLUSTER_STORES, VOLUME_STORE
 from ansible_collections.csc.mlflow.plugins.plugin_utils.jinja_compat import text, to_bool, to_int
 
 
 def tracking_config(store, artifact_mode, workers, enable_job_execution, tracking_host, service_name, namespace,
-                    telemetry_enabled=False, metrics_dir=""):
+                    telemetry_enabled=False, metrics_dir="", local_artifacts=""):
     """The tracking server's configuration.
 
     `store`: credentials.artifact_store(); `tracking_host`: the public host ('' when there is
@@ -24,7 +24,8 @@ def tracking_config(store, artifact_mode, workers, enable_job_execution, trackin
     hosts too. Direct mode sets MLFLOW_DEFAULT_ARTIFACT_ROOT (clients write to S3 themselves),
     proxied mode MLFLOW_ARTIFACTS_DESTINATION. Usage telemetry is off (MLFLOW_DISABLE_TELEMETRY=true)
     unless `telemetry_enabled`. A `metrics_dir` turns on the Prometheus exporter
-    (MLFLOW_EXPOSE_PROMETHEUS: `mlflow server --expose-prometheus`, served on /metrics).
+    (MLFLOW_EXPOSE_PROMETHEUS: `mlflow server --expose-prometheus`, served on /metrics). The small stack's store
+    ('pvc') proxies the artifacts to `local_artifacts`, a directory of its volume.
     """
     direct = artifact_mode == "direct"
     svc = text(service_name)
@@ -55,7 +56,9 @@ def tracking_config(store, artifact_mode, workers, enable_job_execution, trackin
     }
     if metrics_dir:
         cfg["MLFLOW_EXPOSE_PROMETHEUS"] = text(metrics_dir)
-    if direct:
+    if store["store"] == VOLUME_STORE:
+        cfg["MLFLOW_ARTIFACTS_DESTINATION"] = text(local_artifacts)
+    elif direct:
         cfg["MLFLOW_DEFAULT_ARTIFACT_ROOT"] = store["uri"]
     else:
         cfg["MLFLOW_ARTIFACTS_DESTINATION"] = store["uri"]

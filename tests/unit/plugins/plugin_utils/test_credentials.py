@@ -358,3 +358,13 @@ def test_a_rotated_user_gets_a_generated_password_and_the_others_keep_theirs(cou
     c = credentials(KEPT, [{"name": "alice", "rotate": True}, {"name": "bob"}])
     assert c["users"] == {"alice": "G1" + "x" * 22, "bob": "kept-bob"}
     assert c["generated"] == ["alice", "bob"]
+
+
+def test_the_small_stacks_store_is_its_volume():
+    s = cr.artifact_store({"store": "pvc"}, {"ARTIFACT_STORE": "versitygw", "S3_BUCKET": "x"}, MINIO, "default", ALLAS, GATEWAY)
+    assert s == {"store": "pvc", "endpoint": "", "bucket": "", "prefix": "", "checksum_when_required": False, "uri": "",
+                 "in_cluster": False}
+    # kept from the live configuration on a re-run
+    assert cr.artifact_store({}, {"ARTIFACT_STORE": "pvc"}, MINIO, "default", ALLAS, GATEWAY)["store"] == "pvc"
+    assert cr.artifact_store_problems(s, "", "") == []
+    assert cr.artifact_store_problems(s, "", "", artifact_mode="direct") == [cr.SMALL_DIRECT_MSG]

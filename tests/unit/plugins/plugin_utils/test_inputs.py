@@ -365,3 +365,31 @@ def test_a_blank_users_answer_keeps_the_users():
         assert inp.normalise_users(blank, kept=kept) == kept
     assert inp.normalise_users("carol", kept=kept) == [{"name": "carol"}]
     assert inp.normalise_users("") == []
+
+
+# --- stack_size_problems
+
+def test_small_stack_new_or_deployed_small_is_accepted():
+    assert inp.stack_size_problems("small") == []
+    assert inp.stack_size_problems("small", live_store="pvc") == []
+    assert inp.stack_size_problems("full") == []
+    assert inp.stack_size_problems("full", live_store="versitygw") == []
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"replicas": 2}, "mlflow_tracking_replicas must be 1, not '2'"),
+    ({"autoscale_max_replicas": 3}, "mlflow_tracking_autoscale_max_replicas must be 0, not '3'"),
+    ({"database_uri": "postgresql://u:p@h/db"}, "it takes no mlflow_database_uri"),
+    ({"store_requested": "allas"}, "to move them to 'allas', grow the stack first"),
+    ({"live_store": "versitygw"}, "a full stack does not shrink"),
+])
+def test_small_stack_refusals(kwargs, needle):
+    problems = inp.stack_size_problems("small", data_claim="demo-data", **kwargs)
+    assert len(problems) == 1 and needle in problems[0], problems
+    assert "p@h" not in problems[0]
+
+
+def test_a_small_stack_grows_only_through_grow():
+    problems = inp.stack_size_problems("full", live_store="pvc", data_claim="demo-data")
+    assert len(problems) == 1 and "playbooks/grow.yml" in problems[0] and "demo-data" in problems[0]
+    assert inp.stack_size_problems("full", live_store="pvc", grow=True) == []

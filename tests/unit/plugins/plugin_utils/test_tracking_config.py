@@ -85,3 +85,13 @@ def test_tracking_replicas_keep_the_autoscalers_choice_within_bounds(replicas, m
 ])
 def test_presigned_path_only_for_proxied_minio_with_a_public_host(enabled, mode, store, openshift, host, expected):
     assert presigned_path(enabled, mode, store, openshift, host) is expected
+
+
+def test_the_small_stack_proxies_to_its_volume():
+    store = {"store": "pvc", "endpoint": "", "bucket": "", "prefix": "", "checksum_when_required": False, "uri": "",
+             "in_cluster": False}
+    cfg = tracking_config(store, "proxied", 2, False, "", "demo", "ns1", local_artifacts="/mlflow/artifacts")
+    assert cfg["ARTIFACT_STORE"] == "pvc"
+    assert cfg["MLFLOW_ARTIFACTS_DESTINATION"] == "/mlflow/artifacts"
+    assert cfg["MLFLOW_SERVE_ARTIFACTS"] == "true"
+    assert "MLFLOW_DEFAULT_ARTIFACT_ROOT" not in cfg and cfg["MLFLOW_S3_ENDPOINT_URL"] == ""
