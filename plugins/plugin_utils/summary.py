@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from shlex import quote as shlex_quote
+from ansible_collections.csc.mlflow.plugins.plugin_utils.credentials import VOLUME_STORE
 
 MINIO_WARNING = (
     "WARNING: this stack still runs MinIO, archived with advisories that will never be fixed (CVE-2026-41145,"
@@ -121,8 +122,13 @@ def deploy_summary(credentials, version, app_name, namespace, openshift, tls, ho
     lines = ['MLflow %s "%s" in namespace %s (%s)' % (version, app_name, namespace, "OpenShift" if openshift else "Kubernetes")]
     lines.append("Tracking UI/API: " + url + ("" if hosts.get("tracking") else "  (no public host: %s -n %s port-forward svc/%s 8080)"
                                               % (cli, namespace, names["tracking"])))
-    lines.append("Artifacts: %s%s (%s, %s)" % ("direct to S3 " if direct else "proxied by the tracking server to ",
-                                               store["uri"], store["store"], store["endpoint"]))
+    if store["store"] == VOLUME_STORE:
+        lines.append("Small stack: runs in SQLite and artifacts (proxied by the tracking server) on PVC %s; one tracking"
+                     " pod. To grow into the full stack (PostgreSQL, the object store, more replicas): playbooks/grow.yml"
+                     % names["data"])
+    else:
+        lines.append("Artifacts: %s%s (%s, %s)" % ("direct to S3 " if direct else "proxied by the tracking server to ",
+                                                   store["uri"], store["store"], store["endpoint"]))
     if store["store"] == "minio":
         lines.append(MINIO_WARNING)
     if not direct and store.get("in_cluster"):
