@@ -127,10 +127,12 @@ class Deployed:
                 env[e["name"]] = ""
         return env
 
-    def materialise_volumes(self, spec: dict, container: dict, root: Path) -> dict[str, str]:
+    def materialise_volumes(self, spec: dict, container: dict, root: Path, claims: Path | None = None) -> dict[str, str]:
         """Write the container's ConfigMap/Secret volumes to `root`; emptyDir/PVC -> dirs.
 
-        Returns {mountPath: local path}.
+        With `claims`, a PersistentVolumeClaim is the one directory `claims/<claim name>` for every pod that mounts
+        it (as the cluster gives every pod the same volume: a Job run here sees the tracking server's files), and
+        `root/vol/<volume name>` a link to it. Returns {mountPath: local path}.
         """
         vols = {v["name"]: v for v in spec.get("volumes") or []}
         mounts: dict[str, str] = {}
@@ -152,6 +154,14 @@ class Deployed:
                 os.chmod(local, 0o755)
                 for f in local.rglob("*"):
                     os.chmod(f, 0o755 if f.is_dir() else 0o644)
+            elif claims is not None and v.get("persistentVolumeClaim"):
+                claim = claims / v["persistentVolumeClaim"]["claimName"]
+                claim.mkdir(parents=True, exist_ok=True)
+                os.chmod(claim, 0o1777)
+                local.parent.mkdir(parents=True, exist_ok=True)
+                if not local.is_symlink():
+                    local.symlink_to(claim, target_is_directory=True)
+                local = claim
             else:  # emptyDir, PVC: a directory writable by any (arbitrary) UID
                 local.mkdir(parents=True, exist_ok=True)
                 os.chmod(local, 0o1777)

@@ -2,7 +2,9 @@
 the in-cluster store (the Versity S3 gateway; MinIO in stacks that still run it), the deployment's own bucket
 set-up, MLflow and NGINX (and, on demand, the Models server),
 each started from the deployed pod's container (command, args, env, volumes) through the
-`Substitutions`."""
+`Substitutions`. The small stack (mlflow_stack_size=small: no PostgreSQL, no store): the tracking pod's init
+containers (prepare-database), then MLflow and NGINX. A PersistentVolumeClaim is one directory per claim
+(`claim_dir`), shared by every pod and Job run here that mounts it, as the cluster shares the volume."""
 
 from __future__ import annotations
 
@@ -65,6 +67,15 @@ class Stack:
         if store is None:
             raise RuntimeError(f"the stack's store {engine!r} is not running here")
         return store
+
+    @property
+    def small(self) -> bool:
+        """The small stack: SQLite and artifacts on the tracking pod's volume (ARTIFACT_STORE pvc), no PostgreSQL."""
+        return self.deployed.configmap(f"{self.app}-config").get("ARTIFACT_STORE") == "pvc"
+
+    def claim_dir(self, claim: str) -> Path:
+        """The local directory that stands for PersistentVolumeClaim `claim` (every pod run here mounts this one)."""
+        return self.state / "pvc" / claim
 
     def has_deployment(self, name: str) -> bool:
         from kubernetes.client.exceptions import ApiException
@@ -140,7 +151,7 @@ class Stack:
         image's tools are not MLflow's)."""
         root = self.state / "run" / name
         root.mkdir(parents=True, exist_ok=True)
-        subs = self.local_subs(self.deployed.materialise_volumes(spec, container, root))
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, container, root, self.state / "pvc"))
         env = subs.env(self.deployed.env(container))
         if path:
             env["PATH"] = path
@@ -172,6 +183,19 @@ class Stack:
                     return
         raise RuntimeError("no bucket set-up init container found in the deployed pods")
 
+    def run_init_containers(self, deployment: str | None = None) -> list[subprocess.CompletedProcess]:
+        """The deployment's init containers, one after the other as the kubelet runs them (the small stack's
+        prepare-database: its volume's directories and database); raises when one fails."""
+        deployment = deployment or self.app
+        spec = self.deployed.pod_spec(deployment)
+        out = []
+        for c in spec.get("initContainers") or []:
+            r = self.run_container_once(spec, c, f"{deployment}-{c['name']}")
+            if r.returncode != 0:
+                raise RuntimeError(f"init container {c['name']} of {deployment} failed: {r.stdout}\n{r.stderr}")
+            out.append(r)
+        return out
+
     def mlflow_container(self) -> tuple[dict, dict]:
         spec = self.deployed.pod_spec(self.app)
         return spec, self.deployed.container(spec, "mlflow")
@@ -186,7 +210,7 @@ class Stack:
             port = free_port()
         root = self.state / name
         root.mkdir(parents=True, exist_ok=True)
-        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root), {5000: port})
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root, self.state / "pvc"), {5000: port})
         env = subs.env(self.deployed.env(c))
         argv = subs.argv(container_argv(c, env))
         venv = self.tools.mlflow_old_venv if self.old else self.tools.mlflow_venv
@@ -208,7 +232,7 @@ class Stack:
         c = self.deployed.container(spec, "nginx")
         root = self.state / name
         nginx.prepare_root(root)
-        mounts = self.deployed.materialise_volumes(spec, c, root)
+        mounts = self.deployed.materialise_volumes(spec, c, root, self.state / "pvc")
         port = free_port()
         listen = [p["containerPort"] for p in c.get("ports") or []] or [8080]
         upstream = upstream_local or self.subs.ports.get(upstream_fixed, upstream_fixed)
@@ -230,13 +254,18 @@ class Stack:
     # ---- whole stack ----------------------------------------------------------
     def up(self, replicas: int = 1) -> "Stack":
         """Start the stack; with `replicas` > 1 one MLflow per tracking replica (`mlflow`, `mlflow-2`, ...),
-        all behind the one NGINX, as the Service spreads clients over the replicas."""
+        all behind the one NGINX, as the Service spreads clients over the replicas. The small stack: no PostgreSQL
+        and no store (their Deployments are absent); the tracking pod's init containers prepare its volume."""
         missing = self.tools.missing()
         if missing:
             raise RuntimeError(f"stack tools missing (run `make stack-tools`): {missing}")
-        self.start_postgresql()
+        if self.has_deployment(f"{self.app}-postgresql"):
+            self.start_postgresql()
         self.start_stores()
-        self.setup_bucket()
+        if self.small:
+            self.run_init_containers()
+        else:
+            self.setup_bucket()
         self.start_mlflow()
         self.mlflow_replica_ports = [self.start_mlflow(f"mlflow-{i}") for i in range(2, replicas + 1)]
         self.nginx_port = self.start_nginx(upstream_more=self.mlflow_replica_ports)
@@ -251,7 +280,7 @@ class Stack:
         (self.state / "stack.json").write_text(json.dumps({
             "namespace": self.deployed.ns, "app": self.app, "tracking_uri": self.tracking_uri,
             "mlflow_port": self.mlflow_port, "nginx_port": self.nginx_port,
-            "store_endpoint": self.store.endpoint,
+            "store_endpoint": None if self.small else self.store.endpoint,
             "postgresql_port": self.pg.port if self.pg else None,
         }, indent=2))
 
@@ -302,7 +331,8 @@ class Stack:
         root = self.state / "models"
         root.mkdir(parents=True, exist_ok=True)
         ports = [p["containerPort"] for p in c.get("ports") or []] or [5001]
-        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root), {ports[0]: self.models_port})
+        subs = self.local_subs(self.deployed.materialise_volumes(spec, c, root, self.state / "pvc"),
+                               {ports[0]: self.models_port})
         env = subs.env(self.deployed.env(c))
         argv = subs.argv(container_argv(c, env))
         p = self.procs.start("models", argv, env=local_env(env, self.tools.mlflow_venv, home=root), cwd=root)

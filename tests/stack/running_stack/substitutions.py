@@ -2,7 +2,7 @@
 
 They are the ONLY changes made to the deployed configuration: in-cluster Service names ->
 127.0.0.1:<local port>, the pod's fixed ports -> free ports, volume mount paths -> local
-directories, the public URL of a Route whose pod port runs here -> http://127.0.0.1:<local port>
+directories (also the file of an sqlite:/// URI), the public URL of a Route whose pod port runs here -> http://127.0.0.1:<local port>
 (the router: TLS ends there), and every server binds loopback.
 """
 
@@ -47,7 +47,8 @@ class Substitutions:
         if self.paths:  # one pass: a replaced path is not matched again (e.g. /tmp inside it)
             mounts = sorted(self.paths, key=len, reverse=True)
             alt = "|".join(re.escape(m) for m in mounts)
-            s = re.sub(rf"(?<![\w/.-])({alt})(?=[/\s;\"':]|$)", lambda m: self.paths[m.group(1)], s)
+            # a mount path after `sqlite:///` (an absolute path in a database URI) too
+            s = re.sub(rf"(?:(?<=sqlite:///)|(?<![\w/.-]))({alt})(?=[/\s;\"':]|$)", lambda m: self.paths[m.group(1)], s)
         # every server binds loopback only
         s = s.replace("0.0.0.0", "127.0.0.1")
         return s
