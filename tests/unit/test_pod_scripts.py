@@ -26,12 +26,12 @@ def test_importing_a_script_runs_nothing(name, monkeypatch):
     assert callable(load(name).main)
 
 
-# Written and tested against real servers (tests/stack/test_grow_*.py) before the playbook that runs them (issue 27).
-NOT_YET_RUN_BY_A_TEMPLATE = ["grow_database"]
+NOT_YET_RUN_BY_A_TEMPLATE = []
 
 
 def test_the_scripts_are_the_ones_the_templates_read():
-    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "grow_database", "migrate_artifacts", "restore"]
+    assert SCRIPTS == ["backup", "copy_backup", "ensure_bucket", "grow_database", "migrate_artifacts", "prepare_database",
+                       "restore"]
     templates = FILES.parent / "templates"
     assert not list(templates.rglob("*.py.j2"))
     used = "".join(p.read_text() for p in templates.rglob("*.j2"))
@@ -128,3 +128,25 @@ def test_migration_reads_prefixes_and_hashes_what_it_streams(monkeypatch):
         read += chunk
     assert read == data
     assert stream.sha.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_prepare_database_copies_with_the_online_api_and_keeps_the_newest(tmp_path):
+    import sqlite3
+
+    prepare = load("prepare_database")
+    db = tmp_path / "mlflow.db"
+    assert prepare.current_revision(str(db)) == ""
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    con.execute("INSERT INTO alembic_version VALUES ('abc123')")
+    con.commit()
+    con.execute("PRAGMA journal_mode=WAL")
+    assert prepare.current_revision(str(db)) == "abc123"
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for stamp in ("20260101", "20260102", "20260103"):
+        prepare.backup(str(db), str(copies / f"mlflow-abc123-{stamp}.db"))
+    prepare.keep_newest(str(copies), 2)
+    assert sorted(p.name for p in copies.iterdir()) == ["mlflow-abc123-20260102.db", "mlflow-abc123-20260103.db"]
+    assert prepare.current_revision(str(copies / "mlflow-abc123-20260103.db")) == "abc123"
+    con.close()

@@ -16,14 +16,15 @@ import subprocess
 import sys
 import time
 
-import mlflow
-import mlflow.store
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 
 def schema_revisions():
-    """The schema revisions this MLflow knows, and its head."""
+    """The schema revisions this MLflow knows, and its head (MLflow's own migrations)."""
+    # Imported here: the image has MLflow and alembic; importing this file (its tests) needs neither.
+    import mlflow.store  # pylint: disable=import-outside-toplevel
+    from alembic.config import Config  # pylint: disable=import-outside-toplevel
+    from alembic.script import ScriptDirectory  # pylint: disable=import-outside-toplevel
+
     config = Config()
     config.set_main_option("script_location", os.path.join(os.path.dirname(mlflow.store.__file__), "db_migrations"))
     script = ScriptDirectory.from_config(config)
@@ -79,7 +80,7 @@ def main():
     revision = current_revision(path)
     report = {"database": path, "revision_before": revision, "head": head, "backup": ""}
     if revision and revision not in known:
-        sys.exit(f"the database {path} is at schema revision {revision}, which MLflow {mlflow.__version__} does not "
+        sys.exit(f"the database {path} is at schema revision {revision}, which this MLflow does not "
                  "know (a newer MLflow ran on it): deploy that version again, or restore a backup. Nothing was changed.")
     if revision and revision != head:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
