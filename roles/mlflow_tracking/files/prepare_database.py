@@ -17,7 +17,6 @@ import sys
 import time
 
 
-
 def schema_revisions():
     """The schema revisions this MLflow knows, and its head (MLflow's own migrations)."""
     # Imported here: the image has MLflow and alembic; importing this file (its tests) needs neither.
