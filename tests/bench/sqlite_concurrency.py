@@ -17,17 +17,12 @@ Servers, clients and PostgreSQL run on this machine's shared cores, with the MLf
 
 from __future__ import annotations
 
-import http.client
-import json
-import multiprocessing
 import os
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +33,9 @@ from running_stack.postgresql import Postgres  # noqa: E402
 from running_stack.processes import Procs, local_env  # noqa: E402
 from running_stack.tools import Tools  # noqa: E402
 
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+from log_batch_load import error_kinds, load, p50, pct  # noqa: E402
+
 CLIENTS = int(os.environ.get("BENCH_SQLITE_CLIENTS", "16"))
 SECONDS = float(os.environ.get("BENCH_SQLITE_SECONDS", "60"))
 METRICS = int(os.environ.get("BENCH_SQLITE_METRICS", "100"))
@@ -46,66 +44,6 @@ JOURNALS = [j for j in os.environ.get("BENCH_SQLITE_JOURNALS", "delete,wal").spl
 WORKERS = [int(w) for w in os.environ.get("BENCH_SQLITE_WORKERS", "1,2,4").split(",") if w]
 POSTGRES = os.environ.get("BENCH_SQLITE_POSTGRES", "1") != "0"
 PG_WORKERS = int(os.environ.get("BENCH_SQLITE_PG_WORKERS", "2"))
-
-
-def call(conn, path, body):
-    """POST to the REST API; (status, text)."""
-    conn.request("POST", "/api/2.0/mlflow/" + path, json.dumps(body), {"Content-Type": "application/json"})
-    r = conn.getresponse()
-    return r.status, r.read().decode("utf-8", "replace")
-
-
-def client(port, experiment, start_at, seconds, queue):
-    """One client process: its own run, log-batch calls until the deadline; counts, latencies, errors -> queue."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    status, text = call(conn, "runs/create", {"experiment_id": experiment})
-    run = json.loads(text)["run"]["info"]["run_id"] if status == 200 else None
-    ok, latencies, errors = 0, [], []
-    while time.time() < start_at:
-        time.sleep(0.01)
-    n = 0
-    while run and time.time() < start_at + seconds:
-        ts = int(time.time() * 1000)
-        body = {"run_id": run,
-                "metrics": [{"key": f"m{k}", "value": float(n), "timestamp": ts, "step": n} for k in range(METRICS)],
-                "params": [{"key": f"p{n}_{k}", "value": str(k)} for k in range(PARAMS)]}
-        t = time.perf_counter()
-        try:
-            status, text = call(conn, "runs/log-batch", body)
-        except (OSError, http.client.HTTPException) as e:
-            status, text = 0, repr(e)
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        latencies.append(time.perf_counter() - t)
-        if status == 200:
-            ok += 1
-        else:
-            errors.append(f"{status} {text[:200]}")
-        n += 1
-    if not run:
-        errors.append(f"runs/create {status} {text[:200]}")
-    queue.put({"ok": ok, "latencies": latencies, "errors": errors})
-
-
-def load(port):
-    """CLIENTS processes at once for SECONDS; the summed outcome."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    status, text = call(conn, "experiments/create", {"name": f"bench-{time.time()}"})
-    if status != 200:
-        raise SystemExit(f"experiments/create: {status} {text[:500]}")
-    experiment = json.loads(text)["experiment_id"]
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    start_at = time.time() + 3  # every client has its run before the clock starts
-    procs = [ctx.Process(target=client, args=(port, experiment, start_at, SECONDS, queue)) for i in range(CLIENTS)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=SECONDS + 600) for p in procs]
-    for p in procs:
-        p.join()
-    latencies = sorted(x for r in results for x in r["latencies"])
-    return {"ok": sum(r["ok"] for r in results), "errors": [e for r in results for e in r["errors"]],
-            "latencies": latencies}
 
 
 def serve(procs, tools, name, backend, root, workers):
@@ -122,7 +60,7 @@ def serve(procs, tools, name, backend, root, workers):
 def measure(procs, tools, label, backend, root, workers):
     port, log = serve(procs, tools, label, backend, root, workers)
     try:
-        out = load(port)
+        out = load(f"http://127.0.0.1:{port}", CLIENTS, SECONDS, METRICS, PARAMS)
     finally:
         procs.stop(label)
     out["locked"] = log.read_text(errors="replace").count("database is locked")
@@ -130,14 +68,10 @@ def measure(procs, tools, label, backend, root, workers):
     return out
 
 
-def pct(xs, p):
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000 if xs else float("nan")
-
-
 def row(r):
     calls = r["ok"] + len(r["errors"])
     print(f"  {r['label']:<22} {r['workers']:>7} {r['ok']:>8} {len(r['errors']):>7} {calls / SECONDS:>8.1f}"
-          f" {r['ok'] * METRICS / SECONDS:>9.0f} {statistics.median(r['latencies']) * 1000 if r['latencies'] else 0:>8.0f}"
+          f" {r['ok'] * METRICS / SECONDS:>9.0f} {p50(r['latencies']):>8.0f}"
           f" {pct(r['latencies'], 99):>8.0f} {r['locked']:>7}", flush=True)
 
 
@@ -182,11 +116,7 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
     for r in results:
         if r["errors"]:
-            kinds = {}
-            for e in r["errors"]:
-                kinds[e[:120]] = kinds.get(e[:120], 0) + 1
-            print(f"  {r['label']} workers={r['workers']}: " + "; ".join(f"{n}x {k}" for k, n in
-                                                                         sorted(kinds.items(), key=lambda x: -x[1])[:3]))
+            print(f"  {r['label']} workers={r['workers']}: {error_kinds(r['errors'])}")
     clean = [r for r in results if r["label"].startswith("sqlite") and not r["errors"]]
     if clean:
         best = max(clean, key=lambda r: r["ok"])

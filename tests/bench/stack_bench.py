@@ -233,20 +233,56 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
-class Peaks:
-    """Samples, every 0.1 s until stopped, the tracking server's and NGINX's RSS and the server's temp dir."""
+def unlinked_bytes(pgid: int, root: Path) -> int:
+    """What the processes of group `pgid` hold open under `root` without a name there (deleted, or O_TMPFILE as
+    Python's tempfile.TemporaryFile makes them): disk a directory walk does not see."""
+    total, prefix = 0, str(root) + "/"
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[2]) != pgid:
+                    continue
+            for fd in os.listdir(f"/proc/{d}/fd"):
+                target = os.readlink(f"/proc/{d}/fd/{fd}")
+                if target.startswith(prefix) and target.endswith(" (deleted)"):
+                    total += os.stat(f"/proc/{d}/fd/{fd}").st_blocks * 512
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
-    def __init__(self, stack: Stack):
-        self.pids = {name: int((stack.state / "pids" / f"{name}.pid").read_text()) for name in ("mlflow", "nginx")}
-        self.tmp = stack.state / "mlflow" / "tmp"
-        self.peak = {"mlflow_rss": 0, "nginx_rss": 0, "mlflow_tmp": 0}
+
+def server_env(stack: Stack) -> dict[str, str]:
+    """The environment of the running tracking server (the pod's, as the harness mapped its paths and ports)."""
+    environ = Path(f"/proc/{pid_of(stack, 'mlflow')}/environ").read_bytes().split(b"\0")
+    return dict(e.decode(errors="replace").split("=", 1) for e in environ if b"=" in e)
+
+
+def spool_dir(stack: Stack) -> Path:
+    """The tracking server's temp dir (spool): TMPDIR of its running process (the full stack: the pod's emptyDir
+    /tmp; the small stack: /mlflow/tmp on the volume)."""
+    tmp = server_env(stack).get("TMPDIR")
+    return Path(tmp) if tmp else stack.state / "mlflow" / "tmp"
+
+
+class Peaks:
+    """Samples, every 0.1 s until stopped, the tracking server's and NGINX's RSS and the server's temp dir (with
+    `volume`, also that directory's size: "volume")."""
+
+    def __init__(self, stack: Stack, volume: Path | None = None):
+        self.pids = {name: pid_of(stack, name) for name in ("mlflow", "nginx")}
+        self.tmp = spool_dir(stack)
+        self.volume = volume
+        self.peak = {"mlflow_rss": 0, "nginx_rss": 0, "mlflow_tmp": 0, "volume": 0}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
             sample = {"mlflow_rss": group_rss(self.pids["mlflow"]), "nginx_rss": group_rss(self.pids["nginx"]),
-                      "mlflow_tmp": tree_bytes(self.tmp)}
+                      "mlflow_tmp": tree_bytes(self.tmp) + unlinked_bytes(self.pids["mlflow"], self.tmp),
+                      "volume": tree_bytes(self.volume) if self.volume else 0}
             self.peak = {k: max(v, sample[k]) for k, v in self.peak.items()}
             self._stop.wait(0.1)
 
