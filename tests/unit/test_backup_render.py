@@ -68,3 +68,41 @@ def test_the_copy_script_ships_only_with_the_copy():
     assert "copy_backup.py" in with_copy and "copy_backup.py" not in without
     (cron,) = _cronjob("scheduled_backups")
     assert "copy_backup" not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+
+
+def _pod(cron):
+    return cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_the_small_stacks_backup_and_gc_mount_its_volume_on_the_tracking_pods_node():
+    """No dump container, no store: backup.py copies the SQLite database with the online backup API and lists the
+    volume's artifacts; gc opens the database. Both mount PVC <app>-data (ReadWriteOnce) beside the tracking pod."""
+    crons = {c["metadata"]["name"]: _pod(c) for c in _cronjob("small_stack")}
+    affinity = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname",
+         "labelSelector": {"matchLabels": {"app.kubernetes.io/instance": "mlflow", "app.kubernetes.io/component": "tracking"}}}]}}
+    for name in ("mlflow-backup", "mlflow-gc"):
+        pod = crons[name]
+        assert pod["affinity"] == affinity, name
+        assert {"name": "data", "persistentVolumeClaim": {"claimName": "mlflow-data"}} in pod["volumes"], name
+        (container,) = pod["containers"]
+        assert {"name": "data", "mountPath": "/mlflow"} in container["volumeMounts"], name
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MLFLOW_BACKEND_STORE_URI"] == {"name": "MLFLOW_BACKEND_STORE_URI", "value": "sqlite:////mlflow/mlflow.db"}
+        refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e]
+        assert "mlflow-s3" not in refs and "mlflow-postgresql" not in refs, (name, refs)
+    backup = crons["mlflow-backup"]
+    assert not backup.get("initContainers")
+    env = {e["name"]: e.get("value") for e in backup["containers"][0]["env"]}
+    assert env["ARTIFACTS_DIR"] == "/mlflow/artifacts" and env["BACKUP_DIR"] == "/backup/scheduled"
+    assert backup["containers"][0]["envFrom"] == []
+    # one container: the Job the preflight reserves
+    reserve = {"containers": [{"name": "job", "resources": backup["containers"][0]["resources"]}]}
+    usage = pod_resources.pod_usage(pod_resources.pod_containers("CronJob/mlflow-backup", backup, []), backup)
+    assert usage == pod_resources.pod_usage(pod_resources.pod_containers("job", reserve, []), reserve)
+
+
+def test_the_full_stacks_backup_keeps_its_dump_and_no_affinity():
+    pod = _pod(_cronjob("scheduled_backups")[0])
+    assert [c["name"] for c in pod["initContainers"]] == ["dump"] and "affinity" not in pod
+    assert "data" not in [v["name"] for v in pod["volumes"]]

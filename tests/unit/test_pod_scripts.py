@@ -150,3 +150,117 @@ def test_prepare_database_copies_with_the_online_api_and_keeps_the_newest(tmp_pa
     assert sorted(p.name for p in copies.iterdir()) == ["mlflow-abc123-20260102.db", "mlflow-abc123-20260103.db"]
     assert prepare.current_revision(str(copies / "mlflow-abc123-20260103.db")) == "abc123"
     con.close()
+
+
+def _mlflow_db(path, revision="abc123", journal="wal"):
+    """An SQLite database with an alembic_version row and a table of runs, in `journal` mode; its open connection."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA journal_mode={journal}")
+    con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    con.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    con.execute("CREATE TABLE runs (run_uuid TEXT)")
+    con.commit()
+    return con
+
+
+def test_backup_copies_a_live_wal_database_with_the_online_api(tmp_path):
+    import sqlite3
+
+    backup = load("backup")
+    live = tmp_path / "mlflow.db"
+    writer = _mlflow_db(live)
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # what the writer committed stays in the WAL, not in the file
+    writer.executemany("INSERT INTO runs VALUES (?)", [(f"run{i}",) for i in range(100)])
+    writer.commit()
+    assert (tmp_path / "mlflow.db-wal").stat().st_size > 0
+    target = tmp_path / "copy.db"
+    assert backup.online_backup(str(live), str(target)) == "abc123"
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT count(*) FROM runs").fetchone()[0] == 100   # the WAL's rows: not a file copy
+    assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    copy.close()
+    assert not (tmp_path / "copy.db-wal").exists()
+    writer.close()
+    with pytest.raises(SystemExit, match="no database"):
+        backup.online_backup(str(tmp_path / "none.db"), str(tmp_path / "x.db"))
+    assert not (tmp_path / "none.db").exists()   # never created by the backup
+
+
+def test_backup_lists_the_artifact_directory(tmp_path):
+    listing = load("backup").local_listing
+    (tmp_path / "1" / "r" / "artifacts").mkdir(parents=True)
+    (tmp_path / "1" / "r" / "artifacts" / "b.txt").write_text("bb")
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "link").symlink_to(tmp_path / "a.txt")
+    got = listing(str(tmp_path))
+    assert [(o["key"], o["size"]) for o in got] == [("a.txt", 1), ("1/r/artifacts/b.txt", 2)]
+    assert got[0]["mtime_ns"] == (tmp_path / "a.txt").stat().st_mtime_ns
+
+
+def test_backup_of_the_small_stack_makes_a_complete_directory_and_keeps_the_newest(tmp_path, monkeypatch):
+    import json
+
+    backup = load("backup")
+    data, root = tmp_path / "mlflow", tmp_path / "backup"
+    (data / "artifacts" / "0").mkdir(parents=True)
+    (data / "artifacts" / "0" / "f.bin").write_bytes(b"x" * 10)
+    _mlflow_db(data / "mlflow.db").close()
+    for old in ("20260101T000000Z", "20260102T000000Z"):
+        (root / old).mkdir(parents=True)
+        (root / old / "backup.json").write_text("{}")
+    (root / "20260103T000000Z.partial").mkdir()   # a run that failed half-way
+    monkeypatch.setenv("MLFLOW_BACKEND_STORE_URI", f"sqlite:///{data / 'mlflow.db'}")
+    monkeypatch.setenv("ARTIFACTS_DIR", str(data / "artifacts"))
+    monkeypatch.setenv("BACKUP_DIR", str(root))
+    monkeypatch.setenv("BACKUP_KEEP", "2")
+    backup.main()
+    names = sorted(p.name for p in root.iterdir())
+    assert len(names) == 2 and names[0] == "20260102T000000Z" and not names[1].endswith(".partial"), names
+    made = root / names[1]
+    assert sorted(p.name for p in made.iterdir()) == ["artifacts.json", "backup.json", "mlflow.db"]
+    meta = json.loads((made / "backup.json").read_text())
+    assert (meta["schema"], meta["database"], meta["artifacts"], meta["artifact_bytes"]) == ("abc123", "sqlite", 1, 10)
+    listing = json.loads((made / "artifacts.json").read_text())
+    assert listing["store"] == "pvc" and [o["key"] for o in listing["objects"]] == ["0/f.bin"]
+
+
+def test_restore_puts_the_backups_database_over_the_old_one_and_its_wal(tmp_path):
+    import sqlite3
+
+    restore = load("restore")
+    good = tmp_path / "backup.db"
+    con = _mlflow_db(good, journal="delete")
+    con.execute("INSERT INTO runs VALUES ('restored')")
+    con.commit()
+    con.close()
+    database = tmp_path / "mlflow.db"
+    _mlflow_db(database).close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"mlflow.db{suffix}").write_bytes(b"of the old database")
+    restore.put_database(str(good), str(database))
+    assert not (tmp_path / "mlflow.db-wal").exists() and not (tmp_path / "mlflow.db-shm").exists()
+    assert not (tmp_path / "mlflow.db.restore").exists()
+    con = sqlite3.connect(database)
+    assert con.execute("SELECT run_uuid FROM runs").fetchall() == [("restored",)]
+    con.close()
+    assert restore.quick_check(str(good)) == "ok"
+
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    before = database.read_bytes()
+    assert restore.quick_check(str(broken)) != "ok"
+    with pytest.raises((SystemExit, sqlite3.DatabaseError)):
+        restore.put_database(str(broken), str(database))
+    assert database.read_bytes() == before
+
+
+def test_restore_lists_the_volume_as_the_backup_did(tmp_path):
+    backup, restore = load("backup"), load("restore")
+    (tmp_path / "1" / ("a" * 32) / "artifacts").mkdir(parents=True)
+    (tmp_path / "1" / ("a" * 32) / "artifacts" / "m.pkl").write_bytes(b"123")
+    had = {o["key"]: (o["size"], o["mtime_ns"]) for o in backup.local_listing(str(tmp_path))}
+    assert restore.local_listing(str(tmp_path)) == had
+    assert restore.sqlite_path("sqlite:////mlflow/mlflow.db") == "/mlflow/mlflow.db"
+    assert restore.sqlite_path("postgresql+psycopg2://u:p@h/db") == ""

@@ -6,10 +6,19 @@ artifact store (keys, sizes, ETags) AFTER the dump, so every artifact the dumped
 that existed then is in the listing: the pair is consistent. backup.json is written last and the
 directory renamed to <stamp>: a directory without it is not a backup. Then only the newest
 BACKUP_KEEP backups are kept.
+
+The small stack (MLFLOW_BACKEND_STORE_URI sqlite:///..., the Job mounts the tracking server's volume on its node):
+no dump container. This one copies the live database with SQLite's online backup API (one read transaction: a
+consistent snapshot while the server keeps writing in WAL mode; never a copy of the live file, which may be half
+a write behind its -wal) into <stamp>.partial/mlflow.db, checks the copy (PRAGMA quick_check), reads its schema
+revision from the copy, then lists ARTIFACTS_DIR (relative path, size, mtime_ns: what S3's listing gives for free
+without reading the files; MLflow writes an artifact once, and a file written again gets a new mtime, so the pair
+finds what changed without reading every byte of the volume each night) as artifacts.json, then as above.
 """
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import time
 
@@ -37,15 +46,61 @@ def expired(done, keep):
     return done[:-keep] if keep > 0 else []
 
 
-def main():
-    root = os.environ.get("BACKUP_DIR", "/backup/scheduled")
-    keep = int(os.environ.get("BACKUP_KEEP", "5"))
-    partial = sorted(d for d in os.listdir(root) if d.endswith(".partial"))
-    if not partial:
-        sys.exit(f"no dump in {root}: the dump container did not run")
-    stamp = partial[-1][: -len(".partial")]
-    work = os.path.join(root, partial[-1])
+def sqlite_path(uri):
+    """The file of an sqlite:/// URI ('' for any other database)."""
+    return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
 
+
+def sqlite_revision(con):
+    """The alembic_version row of an open SQLite database ('' unless exactly one)."""
+    if not con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'").fetchone():
+        return ""
+    rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
+    return rows[0][0] if len(rows) == 1 else ""
+
+
+def online_backup(path, target):
+    """Copy the live database `path` to `target` with SQLite's online backup API (all pages in one step: one read
+    transaction, so one consistent state, while the server's writers go on in the WAL); the copy is one
+    self-contained file (journal DELETE), checked. Returns its schema revision; exits when the copy is not sound."""
+    if not os.path.isfile(path):
+        sys.exit(f"no database {path}: has the tracking server started on this volume?")
+    source = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=60)  # never creates a missing file
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE").fetchone()
+        check = copy.execute("PRAGMA quick_check").fetchone()[0]
+        revision = sqlite_revision(copy)
+    finally:
+        copy.close()
+        source.close()
+    if check != "ok":
+        sys.exit(f"the copy of {path} does not pass quick_check ({check}): no backup was made")
+    with open(target, "rb") as f:
+        os.fsync(f.fileno())
+    return revision
+
+
+def local_listing(root):
+    """Every file under `root` (the artifacts MLflow proxies to its volume): relative key, size, mtime_ns; sorted.
+    A file removed while the walk runs (gc, a failed upload) is left out."""
+    objects = []
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if os.path.isfile(path) and not os.path.islink(path):
+                objects.append({"key": os.path.relpath(path, root), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return objects
+
+
+def s3_listing(work):
+    """The full stack: the dump container's schema revision, then the artifact store's listing (after the dump)."""
     revision = schema_revision(os.path.join(work, "alembic.sql"))
     if not revision:
         sys.exit("the dump has no single alembic_version row: not an MLflow database?")
@@ -57,8 +112,37 @@ def main():
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/" if prefix else ""):
         for o in page.get("Contents") or []:
             objects.append({"key": o["Key"], "size": o["Size"], "etag": o.get("ETag", "").strip('"')})
+    return revision, "db.dump", {"bucket": bucket, "prefix": prefix, "objects": objects}
+
+
+def sqlite_listing(work, database):
+    """The small stack: the online copy of the database, then the listing of its artifact directory (after it)."""
+    revision = online_backup(database, os.path.join(work, "mlflow.db"))
+    if not revision:
+        sys.exit(f"the copy of {database} has no single alembic_version row: not an MLflow database?")
+    root = os.environ.get("ARTIFACTS_DIR", "/mlflow/artifacts")
+    objects = local_listing(root) if os.path.isdir(root) else []
+    return revision, "mlflow.db", {"store": "pvc", "root": root, "bucket": "", "prefix": "", "objects": objects}
+
+
+def main():
+    root = os.environ.get("BACKUP_DIR", "/backup/scheduled")
+    keep = int(os.environ.get("BACKUP_KEEP", "5"))
+    database = sqlite_path(os.environ.get("MLFLOW_BACKEND_STORE_URI", ""))
+    if database:  # the small stack: this container makes the directory (no dump container)
+        os.makedirs(root, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        os.makedirs(os.path.join(root, stamp + ".partial"), exist_ok=True)
+    partial = sorted(d for d in os.listdir(root) if d.endswith(".partial"))
+    if not partial:
+        sys.exit(f"no dump in {root}: the dump container did not run")
+    stamp = partial[-1][: -len(".partial")]
+    work = os.path.join(root, partial[-1])
+
+    revision, database_file, listing = sqlite_listing(work, database) if database else s3_listing(work)
+    objects = listing["objects"]
     with open(os.path.join(work, "artifacts.json"), "w", encoding="utf-8") as f:
-        json.dump({"bucket": bucket, "prefix": prefix, "objects": objects}, f)
+        json.dump(listing, f)
 
     try:
         import mlflow
@@ -71,7 +155,8 @@ def main():
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "schema": revision,
         "mlflow_version": version,
-        "database_bytes": os.path.getsize(os.path.join(work, "db.dump")),
+        "database": "sqlite" if database else "postgresql",
+        "database_bytes": os.path.getsize(os.path.join(work, database_file)),
         "artifacts": len(objects),
         "artifact_bytes": sum(o["size"] for o in objects),
     }
@@ -81,7 +166,7 @@ def main():
         os.fsync(f.fileno())
     os.rename(work, os.path.join(root, stamp))
 
-    for old in partial[:-1]:  # dumps of runs that failed before their listing
+    for old in partial[:-1]:  # dumps (copies) of runs that failed before their listing
         shutil.rmtree(os.path.join(root, old), ignore_errors=True)
     done = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "backup.json")))
     for old in expired(done, keep):
