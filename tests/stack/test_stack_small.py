@@ -6,7 +6,7 @@ the local directory that stands for PVC <app>-data, then MLflow and the NGINX si
 but the printed export lines (the Route's URL replaced by the local NGINX, as the router would carry it) logs runs,
 params, metrics, a registered model with versions and an alias, traces, small artifacts and a 50 MB one, and reads
 them back identically; the files are on the volume under artifacts/. Without credentials, or with a wrong password,
-NGINX refuses (401).
+NGINX refuses (401). With mlflow_metrics_enabled, the metrics port serves MLflow's counters as on the full stack.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from running_stack.deployed import Deployed
+from running_stack.net import free_port
 from running_stack.playbooks import deploy
 from running_stack.stack import Stack
 
@@ -123,8 +124,9 @@ def _sha256(path) -> str:
 def small(stack_cluster, tools, stack_tmp):
     """One small stack for the module: deployed (credentials printed), running here."""
     ns = stack_cluster.fresh_namespace("small")
-    dep = deploy(stack_cluster, ns, mlflow_stack_size="small", mlflow_show_credentials=True)
+    dep = deploy(stack_cluster, ns, mlflow_stack_size="small", mlflow_show_credentials=True, mlflow_metrics_enabled=True)
     stack = Stack(Deployed(stack_cluster.api, ns, dep.app), stack_tmp / f"small-{ns}", tools)
+    stack.subs.ports[9090] = free_port()   # the NGINX sidecar's metrics port (Service <app>-metrics)
     try:
         stack.up()
         yield dep, stack
@@ -197,3 +199,17 @@ def test_no_or_wrong_credentials_are_refused(small):
     assert requests.put(put, data=b"no", timeout=10).status_code == 401
     assert requests.get(api, auth=(user, password), timeout=10).status_code == 200
     assert not list(stack.claim_dir(f"{dep.app}-data").rglob("intruder.txt"))
+
+
+def test_metrics_as_on_the_full_stack(small):
+    """metrics.yaml.j2 unchanged: /metrics on the sidecar's metrics port counts the API calls; not on the public one."""
+    dep, stack = small
+    stack.run_client("import mlflow\nmlflow.set_experiment('small-metrics')\n"
+                     "for i in range(3):\n    with mlflow.start_run():\n        mlflow.log_metric('m', float(i))\n")
+    got = requests.get(f"http://127.0.0.1:{stack.subs.ports[9090]}/metrics", timeout=30)
+    assert got.status_code == 200, got.text[:500]
+    posts = sum(float(line.rsplit(" ", 1)[1]) for line in got.text.splitlines()
+                if line.startswith("mlflow_http_request_total{") and 'method="POST"' in line and 'status="200"' in line)
+    assert posts >= 9, [line for line in got.text.splitlines() if "request_total" in line]
+    auth = (dep.printed["MLFLOW_TRACKING_USERNAME"], dep.printed["MLFLOW_TRACKING_PASSWORD"])
+    assert requests.get(f"{stack.tracking_uri}/metrics", auth=auth, timeout=10).status_code == 404

@@ -36,7 +36,8 @@ class Substitutions:
                 continue
             for n in names:
                 s = re.sub(rf"(?<![\w.-]){re.escape(n)}:\d+(?![\w.-])", f"127.0.0.1:{port}", s)
-                s = re.sub(rf"(//)({re.escape(n)})(?=[/\"'\s]|$)", rf"\g<1>127.0.0.1:{port}", s)
+                # (not the path of an sqlite:////<dir> URI whose first directory is named like a Service)
+                s = re.sub(rf"(?<!/)(//)({re.escape(n)})(?=[/\"'\s]|$)", rf"\g<1>127.0.0.1:{port}", s)
                 # `-h <svc>` (pg_dump/psql): the host only; the port comes from PGPORT
                 s = re.sub(rf"(-h\s+|--host[= ])['\"]?{re.escape(n)}['\"]?(?![\w.:-])", r"\g<1>127.0.0.1", s)
         for fixed, port in self.ports.items():
