@@ -27,6 +27,7 @@ _SERVICES = ["mlflow_postgresql:main", "mlflow_minio:main", "mlflow_versitygw:ma
              "mlflow:apply"]
 ENTRY_POINTS = {
     "playbooks/deploy.yml": ["mlflow:prepare"] + _SERVICES,
+    "playbooks/grow.yml": ["mlflow:prepare"] + _SERVICES,
     "playbooks/enable_models.yml": ["mlflow_models:enable", "mlflow:connect"] + _SERVICES,
     "playbooks/disable_models.yml": ["mlflow_models:disable", "mlflow:connect"] + _SERVICES,
     "playbooks/configure_artifact_store.yml": ["mlflow_tracking:artifact_store", "mlflow:connect", "mlflow:prepare"] + _SERVICES,

@@ -157,6 +157,9 @@ def test_job_templates_with_survey_defaults(cluster, ee):
 
     # Restore: a wrong confirmation changes nothing; confirmed, with no scheduled backups, it is refused
     before = cluster.snapshot(ns)
+    # Grow: a full instance has nothing to grow
+    r = job.run("playbooks/grow.yml")
+    assert r.status == "failed" and "a full stack has nothing to grow" in " ".join(r.stdout.split()), str(r)
     r = job.run("playbooks/restore.yml", {"mlflow_tracking_confirm_restore": "not-" + APP})
     assert r.status == "failed" and r.rc != 0 and "Not confirmed" in r.stdout, str(r)
     r = job.run("playbooks/restore.yml", {"mlflow_tracking_confirm_restore": APP})
