@@ -5,8 +5,8 @@ A new volume gets its directories and a database created by `mlflow db upgrade`.
 is copied first with SQLite's online backup API (UPGRADE_BACKUP_DIR/mlflow-<revision>-<stamp>.db, the newest
 UPGRADE_BACKUP_KEEP kept), then upgraded by `mlflow db upgrade`; one at a schema this MLflow does not know (a newer
 version ran on it) is refused, unchanged. The journal is WAL: readers do not wait for the writer, so several server
-workers share the file (one pod on a ReadWriteOnce volume: never a network file system). The spool directory is
-emptied (what a killed upload left). Prints one JSON line.
+workers share the file (one pod on a ReadWriteOnce volume: never a network file system). MLflow's temporary
+directory is emptied (what a killed process left). Prints one JSON line.
 """
 import json
 import os
