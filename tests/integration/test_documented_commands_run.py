@@ -309,6 +309,23 @@ def moved_to_the_gateway(story, ns, r):
     assert get(story.cluster, "Secret", ns, f"{a}-minio") is not None
 
 
+def small_stack_deployed(story, ns, r):
+    """The tracking pod alone, its runs and artifacts on PVC myml-data."""
+    deployments = {d["metadata"]["name"] for d in get(story.cluster, "Deployment", ns)}
+    assert deployments == {APP, f"{APP}-models"}, deployments
+    assert get(story.cluster, "PersistentVolumeClaim", ns, f"{APP}-data") is not None
+    assert get(story.cluster, "ConfigMap", ns, f"{APP}-config")["data"]["ARTIFACT_STORE"] == "pvc"
+
+
+def grown(story, ns, r):
+    """PostgreSQL and the gateway run, the tracking server on them; PVC myml-data kept; the summary says so."""
+    deployments = {d["metadata"]["name"] for d in get(story.cluster, "Deployment", ns)}
+    assert {f"{APP}-postgresql", f"{APP}-versitygw", APP} <= deployments, deployments
+    assert get(story.cluster, "ConfigMap", ns, f"{APP}-config")["data"]["ARTIFACT_STORE"] == "versitygw"
+    assert get(story.cluster, "PersistentVolumeClaim", ns, f"{APP}-data") is not None
+    assert "Grown into the full stack by Job" in " ".join(r.stdout.split())
+
+
 @dataclass
 class Step:
     command: str  # as bash runs it (argv): printed() finds the line
@@ -353,6 +370,10 @@ STORY = [
     # (which only the backup's container knows): the Job is asked for it, the play reports it.
     Step("ansible-playbook playbooks/restore.yml -i inventories/rahti -e mlflow_app_name=myml"
          " -e mlflow_tracking_restore_backup=20261201T023000Z", restored("20261201T023000Z")),
+    # USER_GUIDE, The small stack (a project of its own): deployed small, then grown
+    Step("ansible-playbook playbooks/deploy.yml -i inventories/rahti -e @myml.yml -e mlflow_stack_size=small",
+         small_stack_deployed, "small"),
+    Step("ansible-playbook playbooks/grow.yml -i inventories/rahti -e @myml.yml", grown, "small"),
     # README
     Step("ansible-playbook playbooks/rotate_kek.yml -i inventories/rahti -e mlflow_app_name=myml", kek_rotated),
     Step("ansible-playbook playbooks/undeploy.yml -i inventories/rahti -e mlflow_app_name=myml", undeployed_data_kept),
