@@ -160,8 +160,7 @@ def test_a_client_with_only_the_printed_exports_round_trips_everything(small, tm
 
     big = tmp_path / "weights.bin"
     with open(big, "wb") as f:
-        for _ in range(BIG_MB):
-            f.write(os.urandom(1 << 20))
+        f.write(os.urandom(BIG_MB << 20))
     big_sha = _sha256(big)
 
     written = _result(stack.run_client(WRITE, env={**env, "BIG_FILE": str(big)}, timeout=900))

@@ -285,9 +285,8 @@ def test_restore_puts_a_deleted_run_back(small, stack_cluster):
     stack.procs.stop("nginx")
     stack.procs.stop("mlflow")
     database = stack.claim_dir(f"{app}-data") / "mlflow.db"
-    r = playbook(stack_cluster, "restore.yml", extra_vars={"mlflow_namespace": dep.namespace,
-                                                          "mlflow_tracking_restore_backup": name,
-                                                          "mlflow_wait_timeout": 300})
+    r = playbook(stack_cluster, "restore.yml", extra_vars={
+        "mlflow_namespace": dep.namespace, "mlflow_tracking_restore_backup": name, "mlflow_wait_timeout": 300})
     assert r.rc == 0, str(r)
     assert "Restored" in r.stdout, r.stdout[-3000:]
     assert stack.deployed.apps.read_namespaced_deployment(app, dep.namespace).spec.replicas == 1
