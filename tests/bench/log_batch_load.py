@@ -78,10 +78,10 @@ def load(url, clients=16, seconds=60.0, metrics=100, params=2, auth=None):
     queue = ctx.Queue()
     start_at = time.time() + 3  # every client has its run before the clock starts
     procs = [ctx.Process(target=client, args=((url, auth), experiment, start_at, seconds, (metrics, params), queue))
-             for _ in range(clients)]
+             for _client in range(clients)]
     for p in procs:
         p.start()
-    results = [queue.get(timeout=seconds + 600) for _ in procs]
+    results = [queue.get(timeout=seconds + 600) for _proc in procs]
     for p in procs:
         p.join()
     latencies = sorted(x for r in results for x in r["latencies"])
