@@ -1,21 +1,18 @@
 """The small stack (mlflow_stack_size=small) on a namespace of the `rahti` profile: the tracking pod alone, runs in
 SQLite and artifacts on PVC <app>-data. Deploy, re-run changed=0, Models on/off, undeploy (the volume kept), and
 every refusal before anything changes: more replicas, an autoscaler, an external database, another artifact store,
-a size change outside grow.yml. It fits a quarter of a default CSC project with Models off."""
+a size change outside grow.yml. It fits a quarter of a default CSC project with Models off. grow.yml:
+test_grow.py."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from deployment import contract_problems, default_vars, get, rerun_changes_nothing
-from harness.faults import job_fails
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 APP = "sm"
-NONROOT_IMAGE = "example.test/nonroot:1"  # tests/cluster/test-images.yml: user 1001
 # A default CSC project's quota (docs/USER_GUIDE.md "Rahti quotas and sizing"), a quarter of it.
 QUARTER = {"cpu": 1.0, "memory": 4 * 2**30, "ephemeral-storage": 1.25 * 2**30}
 
@@ -129,17 +126,6 @@ def test_configure_artifact_store_on_a_small_stack_is_refused(cluster, ns):
     assert cluster.snapshot(ns) == before
 
 
-def test_a_full_stack_does_not_shrink(cluster):
-    ns = cluster.fresh_namespace("it-noshrink", profile="rahti")
-    r = cluster.run_playbook("deploy.yml", default_vars(ns, APP))
-    assert r.rc == 0, str(r)
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("deploy.yml", small_vars(ns))
-    assert r.rc != 0 and "a full stack does not shrink" in " ".join(r.stdout.split()), str(r)
-    assert cluster.snapshot(ns) == before
-    cluster.delete_namespace(ns)
-
-
 def test_undeploy_keeps_the_small_stacks_volume(cluster, ns):
     if not get(cluster, "Deployment", ns):
         assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0
@@ -151,73 +137,3 @@ def test_undeploy_keeps_the_small_stacks_volume(cluster, ns):
     r = cluster.run_playbook("deploy.yml", default_vars(ns, APP))
     assert r.rc == 0, str(r)
     assert get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]["ARTIFACT_STORE"] == "pvc"
-
-
-def test_grow_into_the_full_stack(cluster):
-    """grow.yml on a small stack: refused on a full stack; then the tracking server stops, PostgreSQL and the gateway
-    start, the copy Job runs, the full stack is applied, the small stack's volume is kept; a re-run of deploy.yml
-    changes nothing and grow.yml again is refused (nothing to grow)."""
-    ns = cluster.fresh_namespace("it-grow", profile="rahti")
-    v = small_vars(ns)
-    assert cluster.run_playbook("deploy.yml", v).rc == 0
-    r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
-    assert r.rc == 0, str(r)
-    out = " ".join(r.stdout.split())
-    assert "Grown into the full stack by Job" in out and f"PVC {APP}-data" in out, out[-3000:]
-    assert contract_problems(cluster, ns) == []
-    config = get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]
-    assert config["ARTIFACT_STORE"] == "versitygw", config
-    deployments = {d["metadata"]["name"] for d in get(cluster, "Deployment", ns)}
-    assert deployments == {APP, f"{APP}-models", f"{APP}-postgresql", f"{APP}-versitygw"}, deployments
-    claims = {c["metadata"]["name"] for c in get(cluster, "PersistentVolumeClaim", ns)}
-    assert {f"{APP}-data", f"{APP}-postgresql", f"{APP}-versitygw"} <= claims, claims
-    jobs = [j for j in get(cluster, "Job", ns) if j["metadata"]["name"].startswith(f"{APP}-grow-")]
-    assert len(jobs) == 1 and jobs[0]["status"].get("succeeded") == 1, jobs
-    script = jobs[0]["spec"]["template"]["spec"]["containers"][0]["command"][-1]
-    assert "--reset-target" in script and "DB_PASSWORD" not in script
-    rerun_changes_nothing(cluster, ns, default_vars(ns, APP))
-    r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
-    assert r.rc != 0 and "a full stack has nothing to grow" in " ".join(r.stdout.split()), str(r)
-    cluster.delete_namespace(ns)
-
-
-def test_a_failed_grow_leaves_the_small_stack_serving_and_a_retry_grows_it(cluster):
-    """The copy Job fails (after PostgreSQL and the gateway started): the small stack's tracking server runs again on
-    its volume with its Deployment and configuration as they were; grow.yml again (the copy emptied first) grows it."""
-    ns = cluster.fresh_namespace("it-grow-fail", profile="rahti")
-    assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0
-    tracking = get(cluster, "Deployment", ns, APP)
-    config = get(cluster, "ConfigMap", ns, f"{APP}-config")
-    with job_fails(cluster, ns, "grow_database.py"):
-        r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
-    assert r.rc != 0, str(r)
-    out = " ".join(r.stdout.split())
-    assert "the small stack serves as before" in out and "-grow-" in out, out[-3000:]
-    after = get(cluster, "Deployment", ns, APP)
-    assert after["spec"]["template"] == tracking["spec"]["template"] and after["spec"]["replicas"] == 1
-    assert after["status"].get("readyReplicas") == 1, after["status"]
-    assert get(cluster, "ConfigMap", ns, f"{APP}-config")["data"] == config["data"]
-    assert not [c for c in get(cluster, "ConfigMap", ns) if c["metadata"]["name"] == f"{APP}-grow"]
-    r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
-    assert r.rc == 0, str(r)
-    assert get(cluster, "ConfigMap", ns, f"{APP}-config")["data"]["ARTIFACT_STORE"] == "versitygw"
-    cluster.delete_namespace(ns)
-
-
-def test_grow_is_refused_before_any_change_when_the_full_stack_would_not_fit(cluster):
-    ns = cluster.fresh_namespace("it-grow-quota", profile="rahti")
-    assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0
-    # another workload of the project takes 2 of its 4 vCPU: the small stack fits beside it, the full one does not
-    filler = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "other-work"}, "spec": {
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{"name": "c", "image": NONROOT_IMAGE, "resources": {
-            "requests": {"cpu": "400m", "memory": "256Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}},
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}
-    cluster.kubectl_run("create", "-n", ns, "-f", "-", input=json.dumps(filler))
-    before = cluster.snapshot(ns)
-    r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
-    assert r.rc != 0, str(r)
-    out = " ".join(r.stdout.split())
-    assert "limits.cpu" in out, out[-3000:]
-    assert cluster.snapshot(ns) == before
-    cluster.delete_namespace(ns)
