@@ -291,14 +291,15 @@ def tracking_problems(replicas, enable_job_execution, autoscale_max_replicas=0, 
 
 
 def stack_size_problems(stack_size, live_store="", replicas=1, autoscale_max_replicas=0, database_uri="",
-                        store_requested="", grow=False, data_claim="<app>-data"):
+                        store_requested="", grow=False, data_claim="<app>-data", rotate_signing_key=False):
     """Problems with the stack's size (mlflow_stack_size) against the run and the stack as deployed.
 
     The small stack keeps its runs in SQLite and its artifacts on one ReadWriteOnce volume: one tracking pod, no
     autoscaler, no external database, no other artifact store. A deployed stack keeps its size: `live_store` is the
     ARTIFACT_STORE of the live configuration ('pvc' for a small stack, '' before the first deploy); only
     playbooks/grow.yml (`grow`) turns a small stack into the full one, and nothing shrinks a full one.
-    `store_requested`: the store configure_artifact_store.yml asks for ('' on other entry points).
+    `store_requested`: the store configure_artifact_store.yml asks for ('' on other entry points);
+    `rotate_signing_key`: playbooks/rotate_store_key.yml (the small stack has no store, no key).
     """
     errors = []
     size = text(stack_size)
@@ -327,6 +328,10 @@ def stack_size_problems(stack_size, live_store="", replicas=1, autoscale_max_rep
             errors.append(
                 "mlflow_stack_size=small keeps its artifacts on its volume (" + text(data_claim) + "): to move them to"
                 " '" + text(store_requested) + "', " + grow_hint + ", then run configure_artifact_store.yml")
+        if to_bool(rotate_signing_key):
+            errors.append(
+                "mlflow_stack_size=small has no object store and so no signing key to rotate (its artifacts are on"
+                " " + text(data_claim) + ")")
     elif live == "pvc" and not to_bool(grow):
         errors.append(
             "this stack is small (runs in SQLite and artifacts on PVC " + text(data_claim) + "), and a deploy does not"

@@ -117,6 +117,29 @@ def test_small_stack_refusals_change_nothing(cluster, ns, extra, needle):
     assert cluster.snapshot(ns) == before
 
 
+def test_rotate_store_key_on_a_small_stack_is_refused(cluster, ns):
+    if not get(cluster, "Deployment", ns):
+        assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0
+    before = cluster.snapshot(ns)
+    r = cluster.run_playbook("rotate_store_key.yml", default_vars(ns, APP))
+    assert r.rc != 0 and "no signing key to rotate" in " ".join(r.stdout.split()), str(r)
+    assert cluster.snapshot(ns) == before
+
+
+def test_rotate_kek_on_a_small_stack_mounts_its_volume(cluster, ns):
+    """The KEK rotation's Job opens the SQLite file: it mounts the volume (the tracking pod is stopped)."""
+    if not get(cluster, "Deployment", ns):
+        assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0
+    r = cluster.run_playbook("rotate_kek.yml", default_vars(ns, APP))
+    assert r.rc == 0, str(r)
+    jobs = [j for j in get(cluster, "Job", ns) if "kek" in j["metadata"]["name"]]
+    assert jobs, [j["metadata"]["name"] for j in get(cluster, "Job", ns)]
+    pod = jobs[-1]["spec"]["template"]["spec"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": f"{APP}-data"}} in pod["volumes"]
+    assert {"name": "data", "mountPath": "/mlflow"} in pod["containers"][0]["volumeMounts"]
+    assert get(cluster, "Deployment", ns, APP)["spec"]["replicas"] == 1
+
+
 def test_configure_artifact_store_on_a_small_stack_is_refused(cluster, ns):
     if not get(cluster, "Deployment", ns):
         assert cluster.run_playbook("deploy.yml", small_vars(ns)).rc == 0

@@ -382,6 +382,7 @@ def test_small_stack_new_or_deployed_small_is_accepted():
     ({"database_uri": "postgresql://u:p@h/db"}, "it takes no mlflow_database_uri"),
     ({"store_requested": "allas"}, "to move them to 'allas', grow the stack first"),
     ({"live_store": "versitygw"}, "a full stack does not shrink"),
+    ({"rotate_signing_key": True}, "no signing key to rotate"),
 ])
 def test_small_stack_refusals(kwargs, needle):
     problems = inp.stack_size_problems("small", data_claim="demo-data", **kwargs)
