@@ -360,7 +360,7 @@ def test_grow_serves_everything_the_small_stack_served(story):
     s.timed("grow.yml", t0)
     text = " ".join(r.stdout.split())
     assert "Grown into the full stack by Job" in text and f"PVC {app}-data" in text, text[-3000:]
-    assert [n for n, _ in grow_jobs(stack)] == [first["job"], job]
+    assert [name for name, _spec in grow_jobs(stack)] == [first["job"], job]
     assert "--reset-target" in spec["containers"][0]["command"][-1]
     # PostgreSQL and the gateway run on as the failed grow started them: the full stack has the same pods
     assert {d: stack.deployed.pod_spec(f"{app}-{d}") for d in started} == started
