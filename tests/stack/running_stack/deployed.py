@@ -50,7 +50,8 @@ class Deployed:
         return self.api.sanitize_for_serialization(d.spec.template.spec)
 
     def routes(self) -> dict[str, tuple[str, object]]:
-        """The namespace's Routes: name -> (host, the pod port they reach: a number or a port name)."""
+        """The namespace's Routes: name -> (host, the pod port they reach: a number or a port name). A Route whose
+        Service is not there (yet: a run that applied the Routes first and stopped) reaches nothing and is left out."""
         from kubernetes import client
 
         try:
@@ -63,7 +64,12 @@ class Deployed:
         out = {}
         for r in items:
             spec = r.get("spec") or {}
-            svc = self.core.read_namespaced_service(spec["to"]["name"], self.ns)
+            try:
+                svc = self.core.read_namespaced_service(spec["to"]["name"], self.ns)
+            except client.ApiException as e:
+                if e.status == 404:
+                    continue
+                raise
             want = (spec.get("port") or {}).get("targetPort")
             for p in svc.spec.ports:
                 if want is None or want in (p.name, p.port, p.target_port):
