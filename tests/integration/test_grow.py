@@ -54,6 +54,8 @@ def test_grow_story(cluster):
     assert after["status"].get("readyReplicas") == 1, after["status"]
     assert get(cluster, "ConfigMap", ns, f"{APP}-config")["data"] == config["data"]
     assert get(cluster, "ConfigMap", ns, f"{APP}-grow") is None
+    # the full stack's pre-signed Route, applied first, went with the rest
+    assert {rt["metadata"]["name"] for rt in get(cluster, "Route", ns)} == {APP, f"{APP}-models"}
 
     r = cluster.run_playbook("grow.yml", default_vars(ns, APP))
     assert r.rc == 0, str(r)
