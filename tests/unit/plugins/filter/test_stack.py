@@ -19,7 +19,7 @@ EXPECTED = {
     "artifact_store_input_problem", "tracking_config", "settings_record", "tracking_problems",
     "backup_problems", "restore_summary", "tracking_replicas", "presigned_path", "ingress_problems",
     "undeploy_kinds", "deploy_summary", "settings_kept", "settings_chosen", "settings_named", "users_change",
-    "redact", "backup_copy", "backup_copy_keys", "backup_copy_problems",
+    "redact", "backup_copy", "backup_copy_keys", "backup_copy_problems", "stack_size_problems",
 }
 FILTERS = stack.FilterModule().filters()
 
@@ -42,6 +42,7 @@ def test_each_filter_has_its_documentation_file(name):
         target = {"input_problems": stack.inputs.input_problems, "deploy_problems": stack.inputs.deploy_problems,
                   "artifact_store_input_problem": stack.inputs.artifact_store_input_problem,
                   "tracking_problems": stack.inputs.tracking_problems,
+                  "stack_size_problems": stack.inputs.stack_size_problems,
                   "backup_problems": stack.backup.backup_problems, "tracking_config": stack._tracking_config,
                   "backup_copy": stack.backup.backup_copy, "backup_copy_problems": stack.backup.backup_copy_problems,
                   "deploy_summary": stack.summary.deploy_summary}[name]
