@@ -4,12 +4,17 @@ does nothing, its settings come from the environment when it runs, and its decis
 import hashlib
 import importlib.util
 import io
+import sys
 from pathlib import Path
 
 import pytest
 
 FILES = Path(__file__).resolve().parents[2] / "roles" / "mlflow_tracking" / "files"
 SCRIPTS = sorted(p.stem for p in FILES.glob("*.py"))
+
+
+# The scripts of one ConfigMap are mounted side by side and import each other (restore.py reads backup.py's listing).
+sys.path.insert(0, str(FILES))
 
 
 def load(name):

@@ -20,6 +20,10 @@ import sys
 import boto3
 from botocore.config import Config
 
+# backup.py, beside this file in ConfigMap <app>-backup-scripts: the listing is the one it wrote.
+from backup import local_listing as backup_listing
+from backup import sqlite_path
+
 RUN_ID = re.compile(r"(?:^|/)([0-9a-f]{32})(?:/|$)")
 
 
@@ -42,24 +46,9 @@ def compare(had, now):
     return missing, changed, newer, runs
 
 
-def sqlite_path(uri):
-    """The file of an sqlite:/// URI ('' for any other database)."""
-    return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
-
-
 def local_listing(root):
-    """{key: (size, mtime_ns)} of every file under `root`, as backup.py lists the small stack's artifacts."""
-    now = {}
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(directory, name)
-            try:
-                st = os.stat(path, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if os.path.isfile(path) and not os.path.islink(path):
-                now[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
-    return now
+    """{key: (size, mtime_ns)} of every file under `root`, listed as backup.py lists the small stack's artifacts."""
+    return {o["key"]: (o["size"], o["mtime_ns"]) for o in backup_listing(root)}
 
 
 def quick_check(path):
