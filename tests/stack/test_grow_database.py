@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from running_stack.clients import LOG_TRACES
 from running_stack.net import free_port, wait_http
 from running_stack.postgresql import Postgres
 from running_stack.processes import Procs, local_env
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "mlflow_tracking", "files", "grow_database.py")
 
-WRITE = textwrap.dedent("""
+WRITE = LOG_TRACES + textwrap.dedent("""
     import json, os, time
     import pandas as pd
     import mlflow
@@ -71,18 +72,7 @@ WRITE = textwrap.dedent("""
                                tags={"kind": "sklearn"})
     c.log_metric(runs[0], "lm_score", 0.93, timestamp=ts, step=1, model_id=lm.model_id)
 
-    mlflow.set_experiment(experiment_id=exps[0])
-
-    @mlflow.trace(span_type="CHAIN")
-    def pipeline(x):
-        with mlflow.start_span("inner", span_type="LLM") as s:
-            s.set_inputs({"q": x})
-            s.set_attribute("tokens", 42)
-            s.set_outputs({"a": x * 2})
-        return x * 2
-    for x in range(3):
-        pipeline(x)
-    mlflow.flush_trace_async_logging()
+    log_traces(exps[0], 3)
     print("RESULT " + json.dumps({"experiments": exps, "runs": runs}))
 """)
 

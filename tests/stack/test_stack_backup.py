@@ -19,7 +19,7 @@ import textwrap
 import pytest
 
 from harness.paths import DEFAULT_MLFLOW_VERSION
-from running_stack.deployed import Deployed
+from running_stack.deployed import Deployed, run_pod
 from running_stack.playbooks import deploy, playbook
 from running_stack.stack import Stack
 
@@ -73,17 +73,6 @@ def _result(r):
     return json.loads([x for x in r.stdout.splitlines() if x.startswith("RESULT ")][-1][7:])
 
 
-def _run_pod(stack, spec, pod):
-    """The pod's init containers, then its containers, one after the other (as the kubelet does)."""
-    out = []
-    for c in (spec.get("initContainers") or []) + spec["containers"]:
-        res = stack.run_container_once(spec, c, pod)
-        out.append((c["name"], res))
-        if res.returncode != 0:
-            break
-    return out
-
-
 def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_path):
     ns = stack_cluster.fresh_namespace("backup")
     dep = deploy(stack_cluster, ns, mlflow_backup_schedule="30 2 * * *", mlflow_backup_keep=2)
@@ -96,7 +85,7 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         # the CronJob's pod, as deployed; "pvc" is the one local directory the backup PVC stands for
         spec = stack.deployed.cronjob_spec(f"{app}-backup")
         assert [c["name"] for c in spec["initContainers"]] == ["dump"] and spec["containers"][0]["name"] == "backup"
-        for name, res in _run_pod(stack, spec, "pvc"):
+        for name, res in run_pod(stack, spec, "pvc"):
             assert res.returncode == 0, (name, res.stdout, res.stderr)
         root = stack.state / "run" / "pvc" / "vol" / "backup" / "scheduled"
         backups = sorted(d.name for d in root.iterdir())
@@ -111,7 +100,7 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         assert r.rc == 0, str(r)
         (now_job,) = [s for n, s in stack.deployed.job_specs() if n.startswith(f"{app}-bkp-")]
         assert now_job["containers"][0]["command"] == spec["containers"][0]["command"]
-        for name, res in _run_pod(stack, now_job, "pvc"):
+        for name, res in run_pod(stack, now_job, "pvc"):
             assert res.returncode == 0, (name, res.stdout, res.stderr)
         both = sorted(d.name for d in root.iterdir())
         assert len(both) == 2 and both[0] == backups[0], both
@@ -139,13 +128,13 @@ def test_backup_then_restore_brings_everything_back(stack_cluster, tools, tmp_pa
         newer = root / "29991231T000000Z"
         shutil.copytree(root / backups[0], newer)
         (newer / "backup.json").write_text(json.dumps({**meta, "name": newer.name, "schema": "ffffffffffff"}))
-        ran = _run_pod(stack, spec, "pvc")
+        ran = run_pod(stack, spec, "pvc")
         assert [n for n, _r in ran] == ["check"] and ran[0][1].returncode != 0
         assert "REFUSED" in ran[0][1].stderr + ran[0][1].stdout and "newer MLflow" in ran[0][1].stderr, ran[0][1].stderr
         assert pg.psql(pg.database, "SELECT count(*) FROM pg_tables WHERE schemaname='public'").strip() == "0"
         shutil.rmtree(newer)
 
-        ran = _run_pod(stack, spec, "pvc")
+        ran = run_pod(stack, spec, "pvc")
         for name, res in ran:
             assert res.returncode == 0, (name, res.stdout, res.stderr)
         assert [n for n, _r in ran] == ["check", "database", "restore"]

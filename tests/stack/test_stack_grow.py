@@ -33,6 +33,7 @@ import pytest
 from kubernetes.client import CoreV1Api
 
 from harness.faults import job_fails
+from running_stack.clients import DOWNLOADED_SUMS, LOG_TRACES
 from running_stack.grow import (GrowDeployed, data_files, grow_jobs, run_grow_job, start_grow_services, start_tracking,
                                 stop_tracking, when_created)
 from running_stack.playbooks import deploy, playbook
@@ -43,9 +44,10 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 BIG_MB = 20
 
 # What every client program starts with: `snapshot()`, everything a client reads back, in a form that compares
-# (sorted; ids, timestamps and NaN kept), and `new()`, a new run that logs a param, a metric and an artifact.
-PRELUDE = textwrap.dedent("""
-    import hashlib, json, math, os, sys, tempfile, time
+# (sorted; ids, timestamps and NaN kept), and `new()`, a new run that logs a param, a metric and an artifact; and the
+# shared `downloaded_sums()` and `log_traces()`.
+PRELUDE = DOWNLOADED_SUMS + LOG_TRACES + textwrap.dedent("""
+    import json, math, os, sys, tempfile, time
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag, ViewType
@@ -62,18 +64,6 @@ PRELUDE = textwrap.dedent("""
                 out += listing(run_id, f.path)
         return out
 
-    def sums(run_id):
-        root = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=tempfile.mkdtemp())
-        out = {}
-        for d, _, files in os.walk(root):
-            for f in files:
-                h = hashlib.sha256()
-                with open(os.path.join(d, f), "rb") as fh:
-                    while b := fh.read(8 << 20):
-                        h.update(b)
-                out[os.path.relpath(os.path.join(d, f), root)] = h.hexdigest()
-        return out
-
     def snapshot():
         out = {"experiments": [], "runs": [], "models": [], "versions": [], "traces": [], "artifacts": []}
         for e in c.search_experiments(view_type=ViewType.ALL):
@@ -86,7 +76,7 @@ PRELUDE = textwrap.dedent("""
                 out["runs"].append([i.run_id, i.experiment_id, i.run_name, i.status, i.start_time, i.end_time,
                                     i.artifact_uri, i.lifecycle_stage, i.user_id,
                                     {k: num(v) for k, v in r.data.metrics.items()}, r.data.params, r.data.tags, hist])
-                out["artifacts"].append([i.run_id, sorted(listing(i.run_id)), sums(i.run_id)])
+                out["artifacts"].append([i.run_id, sorted(listing(i.run_id)), downloaded_sums(i.run_id)])
             for t in c.search_traces(experiment_ids=[e.experiment_id], max_results=100):
                 ti = t.info
                 out["traces"].append([ti.trace_id, ti.request_time, ti.execution_duration, str(ti.state),
@@ -159,19 +149,7 @@ WRITE = textwrap.dedent("""
     c.set_registered_model_alias("grow-model", "champion", "2")
     c.set_model_version_tag("grow-model", "1", "validated", "true")
 
-    mlflow.set_experiment(experiment_id=exps[0])
-
-    @mlflow.trace(span_type="CHAIN")
-    def pipeline(x):
-        with mlflow.start_span("inner", span_type="LLM") as s:
-            s.set_inputs({"q": x})
-            s.set_attribute("tokens", 42)
-            s.set_outputs({"a": x * 2})
-        return x * 2
-
-    for x in range(2):
-        pipeline(x)
-    mlflow.flush_trace_async_logging()
+    log_traces(exps[0], 2)
     emit(written={"experiments": exps, "runs": runs}, snapshot=snapshot())
 """)
 

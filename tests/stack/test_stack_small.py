@@ -20,6 +20,7 @@ import textwrap
 import pytest
 import requests
 
+from running_stack.clients import DOWNLOADED_SUMS
 from running_stack.deployed import Deployed
 from running_stack.net import free_port
 from running_stack.playbooks import deploy
@@ -74,8 +75,8 @@ WRITE = textwrap.dedent("""
                                   "artifact_uri": run.info.artifact_uri, "versions": [v1.version, v2.version]}))
 """)
 
-READ = textwrap.dedent("""
-    import hashlib, json, os, sys, tempfile
+READ = DOWNLOADED_SUMS + textwrap.dedent("""
+    import json, os
     import mlflow
     from mlflow import MlflowClient
     w = json.loads(os.environ["WRITTEN"])
@@ -84,16 +85,7 @@ READ = textwrap.dedent("""
     out = {"params": r.data.params, "metrics": r.data.metrics,
            "loss": [(m.step, m.value) for m in c.get_metric_history(w["run_id"], "loss")],
            "runs": sorted(x.info.run_name for x in c.search_runs([w["experiment_id"]]))}
-    root = mlflow.artifacts.download_artifacts(run_id=w["run_id"], dst_path=tempfile.mkdtemp())
-    sums = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            h = hashlib.sha256()
-            with open(os.path.join(d, f), "rb") as fh:
-                while b := fh.read(8 << 20):
-                    h.update(b)
-            sums[os.path.relpath(os.path.join(d, f), root)] = h.hexdigest()
-    out["sums"] = sums
+    out["sums"] = downloaded_sums(w["run_id"])
     out["listed"] = sorted(f.path for f in c.list_artifacts(w["run_id"], "small"))
     out["versions"] = sorted((v.version, v.run_id) for v in c.search_model_versions("name='small-model'"))
     out["champion"] = c.get_model_version_by_alias("small-model", "champion").version

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from harness.paths import DEFAULT_MLFLOW_VERSION
-from running_stack.deployed import Deployed
+from running_stack.deployed import Deployed, run_pod
 from running_stack.minio import MinIO
 from running_stack.playbooks import deploy, playbook
 from running_stack.processes import Procs, local_env
@@ -104,17 +104,6 @@ def _read(stack, *run_ids):
     return _result(stack.run_client(f"import sys; sys.argv = {['x', *run_ids]!r}\n" + READ))
 
 
-def _run_pod(stack, spec, pod):
-    """The pod's init containers, then its containers, one after the other (as the kubelet does)."""
-    out = []
-    for c in (spec.get("initContainers") or []) + spec["containers"]:
-        res = stack.run_container_once(spec, c, pod)
-        out.append((c["name"], res))
-        if res.returncode != 0:
-            break
-    return out
-
-
 def _ok(ran):
     for name, res in ran:
         assert res.returncode == 0, (name, res.stdout[-3000:], res.stderr[-3000:])
@@ -137,7 +126,7 @@ def _backups(stack):
 def _backup_now(stack, pod):
     """The backup CronJob's pod, run here: the name of the backup it made."""
     _root, before = _backups(stack)
-    ran = _ok(_run_pod(stack, stack.deployed.cronjob_spec(f"{stack.app}-backup"), pod))
+    ran = _ok(run_pod(stack, stack.deployed.cronjob_spec(f"{stack.app}-backup"), pod))
     _root, after = _backups(stack)
     (new,) = sorted(set(after) - set(before))
     return new, ran
@@ -267,7 +256,7 @@ def test_backup_while_the_server_writes(small, outside, stack_cluster):
     assert job["containers"][0]["command"] == spec["containers"][0]["command"]
     assert job["affinity"] == spec["affinity"]
     _no_store_secret(job, app)
-    _ok(_run_pod(stack, job, "bk-now"))
+    _ok(run_pod(stack, job, "bk-now"))
     _root, names = _backups(stack)
     assert len(names) == 2 and names[0] == name and not any(n.endswith(".partial") for n in names), names
 
@@ -305,7 +294,7 @@ def test_restore_puts_a_deleted_run_back(small, stack_cluster):
     newest = {**spec, "initContainers": [
         {**c, "env": [e for e in c.get("env") or [] if e["name"] != "RESTORE_BACKUP"]
          + [{"name": "RESTORE_BACKUP", "value": ""}]} for c in spec["initContainers"]]}
-    ran = _run_pod(stack, newest, "restore-newer")
+    ran = run_pod(stack, newest, "restore-newer")
     assert [n for n, _r in ran] == ["check"] and ran[0][1].returncode != 0
     assert "REFUSED" in ran[0][1].stderr and "newer MLflow" in ran[0][1].stderr, ran[0][1].stderr
     assert database.read_bytes() == unchanged
@@ -313,7 +302,7 @@ def test_restore_puts_a_deleted_run_back(small, stack_cluster):
 
     # the server left a WAL behind (stopped, not closed cleanly perhaps): the restore removes it with the file
     database.with_name("mlflow.db-wal").write_bytes(b"stale WAL of the old database")
-    ran = _ok(_run_pod(stack, spec, "restore"))
+    ran = _ok(run_pod(stack, spec, "restore"))
     assert [n for n, _r in ran] == ["check", "database", "restore"]
     assert not database.with_name("mlflow.db-wal").exists() or not database.with_name("mlflow.db-wal").read_bytes()
     report = json.loads([x for x in ran[-1][1].stdout.splitlines() if x.startswith("RESTORE_REPORT ")][-1][15:])
@@ -347,7 +336,7 @@ def test_gc_deletes_a_deleted_runs_rows_and_artifacts(small):
         "matchLabels": {"app.kubernetes.io/instance": app, "app.kubernetes.io/component": "tracking"}}
     assert {"name": "data", "mountPath": "/mlflow"} in spec["containers"][0]["volumeMounts"]
     _no_store_secret(spec, app)
-    _ok(_run_pod(stack, spec, "gc"))
+    _ok(run_pod(stack, spec, "gc"))
 
     database = data / "mlflow.db"
     assert _query(database, "SELECT run_uuid FROM runs WHERE run_uuid IN (?, ?)", live["run_id"], gone["run_id"]) == [

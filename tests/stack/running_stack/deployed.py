@@ -1,6 +1,7 @@
 """What the playbooks applied to one namespace, read back from the test cluster the way the
 kubelet would use it: pod specs, containers' environments (ConfigMaps and Secrets resolved,
-`$(VAR)` expanded), their ConfigMap/Secret volumes written to local directories."""
+`$(VAR)` expanded), their ConfigMap/Secret volumes written to local directories; `run_pod` runs a pod's containers
+here as the kubelet would."""
 
 from __future__ import annotations
 
@@ -209,6 +210,19 @@ def copy_job_env(old: dict, new: dict) -> dict:
                     f"{side}_CHECKSUM_WHEN_REQUIRED":
                         str(e.get("AWS_REQUEST_CHECKSUM_CALCULATION") == "when_required").lower()})
     return env
+
+
+def run_pod(stack, spec: dict, pod: str, **kwargs) -> list[tuple[str, object]]:
+    """The pod's init containers, then its containers, one after the other (as the kubelet does), with
+    `stack.run_container_once(spec, container, pod, **kwargs)` (a running_stack Stack); stops at the first that fails.
+    Returns [(container name, its CompletedProcess)]."""
+    out = []
+    for c in (spec.get("initContainers") or []) + spec["containers"]:
+        res = stack.run_container_once(spec, c, pod, **kwargs)
+        out.append((c["name"], res))
+        if res.returncode != 0:
+            break
+    return out
 
 
 def with_env(container: dict, env: dict) -> dict:

@@ -6,7 +6,8 @@ ConfigMap (always), then applies the full stack. Here, as a kubelet would follow
 `when_created` (the grow Job, once the play has created it), `start_grow_services` (PostgreSQL and the gateway from
 their deployed pods, the gateway's user Job), `run_grow_job` (the Job's pod as deployed; its ConfigMap from the
 repository's files if the play has deleted it already), `start_tracking` (the tracking pod as deployed now: its init
-containers, MLflow, NGINX). `GrowDeployed` reads a namespace a failed grow left; `data_files` fingerprints a volume."""
+containers, MLflow, NGINX). `GrowDeployed` lets those files stand in for the ConfigMap; `data_files` fingerprints a
+volume."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from .deployed import Deployed
+from .deployed import Deployed, run_pod
 from .stack import Stack
 from .tools import REPO
 
@@ -26,10 +27,9 @@ GROW_SCRIPTS = ("migrate_artifacts.py", "grow_database.py")
 
 
 class GrowDeployed(Deployed):
-    """`Deployed` that also reads a namespace where a grow failed: the full stack's Routes are applied before the
-    copy (plan: "the Routes that go first"), and a failed grow leaves one whose Service was never applied (Route
-    <app>-presigned). The router serves nothing for such a Route: `routes()` leaves it out. `stand_ins`: ConfigMaps
-    read from here instead of the cluster (run_grow_job)."""
+    """`Deployed` whose ConfigMaps can be stood in for: `stand_ins`, ConfigMaps read from here instead of the cluster
+    (run_grow_job). A namespace a failed grow left (its Routes applied first, Route <app>-presigned without its
+    Service) is read as `Deployed` reads it: `routes()` leaves such a Route out."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,39 +39,6 @@ class GrowDeployed(Deployed):
         if name in self.stand_ins:
             return self.stand_ins[name]
         return super().configmap(name)
-
-    def route_items(self) -> list[dict]:
-        from kubernetes import client
-
-        try:
-            return client.CustomObjectsApi(self.api).list_namespaced_custom_object(
-                "route.openshift.io", "v1", self.ns, "routes")["items"]
-        except client.ApiException as e:
-            if e.status == 404:
-                return []
-            raise
-
-    def dangling_routes(self) -> list[str]:
-        """The Routes whose Service does not exist."""
-        services = {s.metadata.name for s in self.core.list_namespaced_service(self.ns).items}
-        return sorted(r["metadata"]["name"] for r in self.route_items() if r["spec"]["to"]["name"] not in services)
-
-    def routes(self) -> dict[str, tuple[str, object]]:
-        dangling = self.dangling_routes()
-        if not dangling:
-            return super().routes()
-        out = {}
-        for r in self.route_items():
-            if r["metadata"]["name"] in dangling:
-                continue
-            spec = r.get("spec") or {}
-            svc = self.core.read_namespaced_service(spec["to"]["name"], self.ns)
-            want = (spec.get("port") or {}).get("targetPort")
-            for p in svc.spec.ports:
-                if want is None or want in (p.name, p.port, p.target_port):
-                    out[r["metadata"]["name"]] = (spec.get("host", ""), p.target_port)
-                    break
-        return out
 
 
 def stop_tracking(stack: Stack) -> None:
@@ -144,12 +111,11 @@ def run_grow_job(stack: Stack, name: str, spec: dict, timeout: float = 600) -> t
         raise AssertionError(f"ConfigMap {cm} does not hold the repository's {', '.join(GROW_SCRIPTS)}")
     deployed.stand_ins[cm] = scripts
     try:
-        res = None
-        for c in (spec.get("initContainers") or []) + spec["containers"]:
-            res = stack.run_container_once(spec, c, name, timeout=timeout)
-            if res.returncode != 0:
-                raise AssertionError(f"grow Job {name}, container {c['name']}: rc={res.returncode}\n"
-                                     f"{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
+        ran = run_pod(stack, spec, name, timeout=timeout)
+        container, res = ran[-1]
+        if res.returncode != 0:
+            raise AssertionError(f"grow Job {name}, container {container}: rc={res.returncode}\n"
+                                 f"{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
     finally:
         del deployed.stand_ins[cm]
     return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")], came_from
