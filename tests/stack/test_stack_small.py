@@ -192,6 +192,40 @@ def test_no_or_wrong_credentials_are_refused(small):
     assert not list(stack.claim_dir(f"{dep.app}-data").rglob("intruder.txt"))
 
 
+@pytest.mark.parametrize("path", [
+    "../mlflow.db", "..%2Fmlflow.db", "%2e%2e/%2e%2e/mlflow.db", "0/r/artifacts/../../../../mlflow.db",
+    "/etc/passwd", "%2Fmlflow%2Fmlflow.db", "0/r/artifacts/..%5C..%5C..%5Cmlflow.db",
+])
+def test_artifact_paths_cannot_leave_the_artifact_directory(small, path):
+    """Malformed artifact paths, with valid credentials: the small stack keeps artifacts as files on the volume
+    beside its database, so an upload or a download that climbs out of artifacts/ would reach mlflow.db. Every
+    such request is refused (4xx) or stays inside artifacts/: the database is neither served nor changed, and no
+    file appears outside artifacts/."""
+    dep, stack = small
+    auth = (dep.printed["MLFLOW_TRACKING_USERNAME"], dep.printed["MLFLOW_TRACKING_PASSWORD"])
+    data = stack.claim_dir(f"{dep.app}-data")
+
+    def outside():
+        return sorted(str(p.relative_to(data)) for p in data.rglob("*")
+                      if p.is_file() and p.parts[len(data.parts)] not in ("artifacts", "tmp", "upgrade-backups")
+                      and not p.name.endswith(("-wal", "-shm", "-journal")))  # SQLite's own, come and go
+
+    before = outside()
+    url = f"{stack.tracking_uri}/api/2.0/mlflow-artifacts/artifacts/{path}"
+    got = requests.get(url, auth=auth, timeout=10)
+    assert got.status_code in (400, 404), (got.status_code, got.content[:80])
+    assert b"SQLite format" not in got.content and b"root:" not in got.content
+    put = requests.put(url, auth=auth, data=b"not a database", timeout=10)
+    # A backslash is a plain character of a Linux file name: `..\..\x` is one file, written inside artifacts/.
+    assert put.status_code in (400, 404) or "%5C" in path, (put.status_code, put.text[:200])
+    assert outside() == before
+    con = sqlite3.connect(f"file:{data / 'mlflow.db'}?mode=ro", uri=True)
+    try:
+        assert con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        con.close()
+
+
 def test_metrics_as_on_the_full_stack(small):
     """metrics.yaml.j2 unchanged: /metrics on the sidecar's metrics port counts the API calls; not on the public one."""
     dep, stack = small
